@@ -1,0 +1,40 @@
+"""ICD-10-CM code forms: stored undotted once, formatted here and nowhere else."""
+
+import re
+
+# 3 to 7 characters; a letter first, then digits or letters (C4A, QA0, T36AX1A).
+UNDOTTED_CODE_RE = re.compile(r"[A-Z][0-9A-Z]{2,6}")
+
+
+def dotted(code: str) -> str:
+    """Display form: Z53 -> Z53, Z5301 -> Z53.01."""
+    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+
+
+def undotted(text: str) -> str:
+    """Normalise user input ("z53.01 ", "Z5301") to the stored form; no validation."""
+    return text.strip().upper().replace(".", "")
+
+
+def is_well_formed(code: str) -> bool:
+    """True for an undotted code of the ICD-10-CM shape (it may still not exist)."""
+    return UNDOTTED_CODE_RE.fullmatch(code) is not None
+
+
+# Codes use these characters only; digits sort before letters in C, SQLite and glibc collations.
+CODE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest code-alphabet string above every code starting with `prefix`.
+
+    Z53 -> Z54, Z59 -> Z5A, Z5Z -> Z6; None when there is none (ZZZ). Lets a prefix search be a
+    range on the (release, code) index instead of a LIKE the index cannot serve.
+    """
+    stem = prefix
+    while stem:
+        position = CODE_ALPHABET.find(stem[-1])
+        if 0 <= position < len(CODE_ALPHABET) - 1:
+            return stem[:-1] + CODE_ALPHABET[position + 1]
+        stem = stem[:-1]
+    return None

@@ -1,0 +1,54 @@
+"""Codes file (icd10cm_codes_YYYY.txt) -> the billable codes with their long titles.
+
+Its rows must be exactly the order file's billable entries: a free cross-check. Pure.
+"""
+
+import re
+from dataclasses import dataclass
+
+from codes.icd10 import UNDOTTED_CODE_RE
+from codes.importer.errors import ImportFileError
+from codes.importer.order_file import ADDENDA_LINE_RE, ORDER_LINE_RE, decode_lines
+
+# "A000    Cholera due to Vibrio cholerae 01, biovar cholerae": code padded to 7, a space, title.
+CODES_LINE_RE = re.compile(r"(?P<code>[0-9A-Za-z ]{7}) (?P<title>\S.*)")
+
+
+@dataclass(frozen=True)
+class CodesEntry:
+    code: str
+    long_title: str
+    line: int
+
+
+def parse_codes_file(data: bytes, *, filename: str) -> list[CodesEntry]:
+    entries: list[CodesEntry] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(decode_lines(data, filename=filename), start=1):
+        if ORDER_LINE_RE.fullmatch(line):
+            raise ImportFileError(
+                "this is an order file, not the codes file", file=filename, line=number
+            )
+        if ADDENDA_LINE_RE.match(line):
+            raise ImportFileError(
+                "this is an addenda file (a list of changes), not the codes file",
+                file=filename,
+                line=number,
+            )
+        match = CODES_LINE_RE.fullmatch(line)
+        code = match["code"].rstrip() if match else ""
+        if match is None or not UNDOTTED_CODE_RE.fullmatch(code):
+            raise ImportFileError(
+                "not a codes file line (expected: code padded to 7, a space, the title)",
+                file=filename,
+                line=number,
+            )
+        if code in seen:
+            raise ImportFileError(
+                f"code {code} appears twice (first on line {seen[code]})",
+                file=filename,
+                line=number,
+            )
+        seen[code] = number
+        entries.append(CodesEntry(code=code, long_title=match["title"], line=number))
+    return entries

@@ -1,0 +1,269 @@
+"""The only writer of release data: one transaction, bulk writes (COPY on PostgreSQL).
+
+Either the whole release is stored, with its changes against the release before it (and the
+changes of the release after it recomputed against it), or nothing is.
+"""
+
+import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from codes.importer.diff import Entry, compute_changes
+from codes.importer.errors import ImportFileError
+from codes.importer.release_data import (
+    ChapterRow,
+    CodeRow,
+    NoteRow,
+    ReleaseData,
+    SectionRow,
+)
+from codes.importer.sources import SourceFile as SourceFileData
+from codes.models import Chapter, Code, CodeChange, Note, Release, Section, SourceFile
+
+Progress = Callable[[str], None]
+
+
+def load_release(
+    data: ReleaseData,
+    *,
+    fiscal_year: int,
+    effective_date: datetime.date,
+    label: str,
+    files: Sequence[SourceFileData] = (),
+    report: dict | None = None,
+    imported_by: str = "",
+    publish: bool = False,
+    replace: bool = False,
+    progress: Progress = lambda message: None,
+) -> Release:
+    """Store a release. A draft with the same date or label is replaced; a published one only
+    with `replace`."""
+    with transaction.atomic():
+        _remove_existing(effective_date=effective_date, label=label, replace=replace)
+        now = timezone.now()
+        release = Release.objects.create(
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            label=label,
+            status=Release.Status.PUBLISHED if publish else Release.Status.DRAFT,
+            published_at=now if publish else None,
+            structure=data.structure,
+            entry_count=len(data.codes),
+            billable_count=data.billable_count,
+            header_count=len(data.codes) - data.billable_count,
+            chapter_count=len(data.chapters),
+            section_count=len(data.sections),
+            note_count=len(data.notes),
+            report={
+                "checks": [asdict(check) for check in data.checks],
+                "warnings": data.warnings,
+                "unplaced": data.unplaced,
+                **(report or {}),
+            },
+            imported_at=now,
+            imported_by=imported_by,
+        )
+        SourceFile.objects.bulk_create(
+            SourceFile(release=release, name=f.name, sha256=f.sha256, size=f.size) for f in files
+        )
+        progress(f"Writing {len(data.chapters)} chapters and {len(data.sections)} sections")
+        chapter_ids, section_ids = _write_structure(release, data.chapters, data.sections)
+        progress(f"Writing {len(data.codes):,} codes")
+        _write_codes(release, data.codes, chapter_ids, section_ids)
+        progress(f"Writing {len(data.notes):,} notes")
+        _write_notes(release, data.notes, chapter_ids, section_ids)
+
+        previous = Release.objects.before(release).first()
+        new_entries = [
+            Entry(r.code, r.is_billable, r.short_title, r.long_title) for r in data.codes
+        ]
+        if previous is not None:
+            progress(f"Comparing with {previous.label}")
+        _store_changes(release, previous, new_entries)
+        following = Release.objects.after(release).first()
+        if following is not None:
+            progress(f"Comparing {following.label} with this release")
+            _store_changes(following, release, _entries(following))
+    if connection.vendor == "postgresql":
+        # Fresh statistics, or the planner guesses from the empty tables it last saw.
+        with connection.cursor() as cursor:
+            for model in (Code, Note, CodeChange):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    return release
+
+
+def _remove_existing(*, effective_date: datetime.date, label: str, replace: bool) -> None:
+    clashing = Release.objects.filter(effective_date=effective_date) | Release.objects.filter(
+        label=label
+    )
+    for existing in clashing:
+        if existing.effective_date != effective_date:
+            raise ImportFileError(
+                f'the label "{label}" is already used by the release effective '
+                f"{existing.effective_date}; give another label"
+            )
+        if existing.is_published and not replace:
+            raise ImportFileError(
+                f"{existing.label} (effective {existing.effective_date}) is published; "
+                "re-importing it needs the explicit replace option"
+            )
+        existing.delete()
+
+
+def _write_structure(
+    release: Release, chapters: Sequence[ChapterRow], sections: Sequence[SectionRow]
+) -> tuple[dict[int, int], dict[str, int]]:
+    created_chapters = Chapter.objects.bulk_create(
+        Chapter(
+            release=release,
+            number=row.number,
+            title=row.title,
+            first_code=row.first_code,
+            last_code=row.last_code,
+            sequence=position,
+        )
+        for position, row in enumerate(chapters, start=1)
+    )
+    chapter_ids = {chapter.number: chapter.pk for chapter in created_chapters}
+    created_sections = Section.objects.bulk_create(
+        Section(
+            release=release,
+            chapter_id=chapter_ids[row.chapter],
+            section_id=row.section_id,
+            title=row.title,
+            first_code=row.first_code,
+            last_code=row.last_code,
+            sequence=position,
+        )
+        for position, row in enumerate(sections, start=1)
+    )
+    return chapter_ids, {section.section_id: section.pk for section in created_sections}
+
+
+def _write_codes(
+    release: Release,
+    rows: Sequence[CodeRow],
+    chapter_ids: dict[int, int],
+    section_ids: dict[str, int],
+) -> None:
+    _bulk_insert(
+        Code,
+        [
+            "release",
+            "code",
+            "short_title",
+            "long_title",
+            "is_billable",
+            "kind",
+            "parent_code",
+            "depth",
+            "chapter",
+            "section",
+            "sequence",
+        ],
+        (
+            (
+                release.pk,
+                row.code,
+                row.short_title,
+                row.long_title,
+                row.is_billable,
+                row.kind,
+                row.parent_code,
+                row.depth,
+                chapter_ids.get(row.chapter),
+                section_ids.get(row.section),
+                row.sequence,
+            )
+            for row in rows
+        ),
+    )
+
+
+def _write_notes(
+    release: Release,
+    rows: Sequence[NoteRow],
+    chapter_ids: dict[int, int],
+    section_ids: dict[str, int],
+) -> None:
+    def owner(row: NoteRow) -> tuple[int | None, int | None, str]:
+        if row.owner_kind == "chapter":
+            return chapter_ids[int(row.owner)], None, ""
+        if row.owner_kind == "section":
+            return None, section_ids[row.owner], ""
+        return None, None, row.owner
+
+    _bulk_insert(
+        Note,
+        ["release", "chapter", "section", "code", "kind", "text", "character", "sequence"],
+        (
+            (release.pk, *owner(row), row.kind, row.text, row.character, position)
+            for position, row in enumerate(rows, start=1)
+        ),
+    )
+
+
+def _entries(release: Release) -> list[Entry]:
+    return [
+        Entry(*values)
+        for values in Code.objects.filter(release=release).values_list(
+            "code", "is_billable", "short_title", "long_title"
+        )
+    ]
+
+
+def _store_changes(release: Release, previous: Release | None, entries: list[Entry]) -> None:
+    """Replace the stored changes of `release` by its diff against `previous`."""
+    CodeChange.objects.filter(release=release).delete()
+    release.compared_to = previous
+    release.save(update_fields=["compared_to"])
+    if previous is None:
+        return
+    changes = compute_changes(_entries(previous), entries)
+    _bulk_insert(
+        CodeChange,
+        [
+            "release",
+            "code",
+            "change",
+            "is_billable",
+            "old_short_title",
+            "old_long_title",
+            "new_short_title",
+            "new_long_title",
+        ],
+        (
+            (
+                release.pk,
+                change.code,
+                change.change,
+                change.is_billable,
+                change.old.short_title if change.old else "",
+                change.old.long_title if change.old else "",
+                change.new.short_title if change.new else "",
+                change.new.long_title if change.new else "",
+            )
+            for change in changes
+        ),
+    )
+
+
+def _bulk_insert(model: type[Model], fields: list[str], rows: Iterable[tuple]) -> None:
+    """Insert plain tuples without building model instances: COPY on PostgreSQL."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows)
+            )

@@ -1,0 +1,185 @@
+"""One import, start to end: files -> sources -> parsed members -> release data -> the loader.
+
+Everything that can be wrong with the files is found before the loader opens its transaction,
+so a refused import never touches the database.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from codes.fiscal import default_label, fiscal_year_of, fiscal_year_start
+from codes.importer import sources as roles
+from codes.importer.addenda import parse_addenda_summary
+from codes.importer.codes_file import parse_codes_file
+from codes.importer.errors import ImportFileError
+from codes.importer.loader import Progress, load_release
+from codes.importer.order_file import parse_order_file
+from codes.importer.release_data import (
+    ChapterRow,
+    CodeRow,
+    NoteRow,
+    ReleaseData,
+    SectionRow,
+    build_release_data,
+)
+from codes.importer.sources import ReleaseSources, read_sources
+from codes.importer.tabular_xml import parse_tabular_xml
+from codes.models import Code, Note, Release
+
+
+def import_release(
+    files: Sequence[tuple[str, bytes]],
+    *,
+    fiscal_year: int | None = None,
+    effective_date: datetime.date | None = None,
+    label: str | None = None,
+    publish: bool = False,
+    replace: bool = False,
+    imported_by: str = "",
+    progress: Progress = lambda message: None,
+) -> Release:
+    progress(f"Reading {len(files)} file(s)")
+    sources = read_sources(files)
+    order = sources.get(roles.ORDER)
+    tabular = sources.get(roles.TABULAR)
+
+    progress("Parsing the tabular XML" if tabular else "No tabular XML")
+    parsed_tabular = parse_tabular_xml(tabular.data, filename=tabular.name) if tabular else None
+    fiscal_year, effective_date = _release_date(
+        sources,
+        fiscal_year=fiscal_year,
+        effective_date=effective_date,
+        xml_version=parsed_tabular.version if parsed_tabular else None,
+    )
+    label = label or default_label(fiscal_year, effective_date)
+
+    progress("Parsing the order file" if order else "No order file")
+    parsed_order = parse_order_file(order.data, filename=order.name) if order else None
+    codes = sources.get(roles.CODES)
+    parsed_codes = parse_codes_file(codes.data, filename=codes.name) if codes else None
+    addenda = sources.get(roles.ORDER_ADDENDA)
+    summary = parse_addenda_summary(addenda.data, filename=addenda.name) if addenda else None
+
+    previous = None
+    if parsed_tabular is None:
+        earlier = (
+            Release.objects.filter(effective_date__lt=effective_date)
+            .order_by("-effective_date")
+            .first()
+        )
+        if earlier is not None:
+            progress(f"No tabular XML: placing codes as in {earlier.label}")
+            previous = read_release_data(earlier)
+
+    progress("Cross-checking")
+    data = build_release_data(
+        order=parsed_order,
+        order_name=order.name if order else "",
+        codes=parsed_codes,
+        codes_name=codes.name if codes else "",
+        tabular=parsed_tabular,
+        tabular_name=tabular.name if tabular else "",
+        previous=previous,
+    )
+    report = {
+        "files": {role: member.name for role, member in sources.members.items()},
+        "ignored": list(sources.ignored),
+        "addenda": asdict(summary) if summary else None,
+    }
+    return load_release(
+        data,
+        fiscal_year=fiscal_year,
+        effective_date=effective_date,
+        label=label,
+        files=sources.files,
+        report=report,
+        imported_by=imported_by,
+        publish=publish,
+        replace=replace,
+        progress=progress,
+    )
+
+
+def _release_date(
+    sources: ReleaseSources,
+    *,
+    fiscal_year: int | None,
+    effective_date: datetime.date | None,
+    xml_version: str | None,
+) -> tuple[int, datetime.date]:
+    """Fiscal year and effective date: given by the operator, else read from the file names."""
+    detected = sources.fiscal_year
+    if detected is None and xml_version and xml_version.isdigit():
+        detected = int(xml_version)
+    if fiscal_year is not None and detected is not None and fiscal_year != detected:
+        raise ImportFileError(
+            f"the files are for FY{detected}, not FY{fiscal_year} as given; "
+            "check that these are the right files"
+        )
+    fiscal_year = fiscal_year or detected
+    if effective_date is not None and fiscal_year is None:
+        fiscal_year = fiscal_year_of(effective_date)
+    if fiscal_year is None:
+        raise ImportFileError(
+            "no file name says which fiscal year this is: give the fiscal year explicitly"
+        )
+    if xml_version and xml_version.isdigit() and int(xml_version) != fiscal_year:
+        tabular = sources.get(roles.TABULAR)
+        raise ImportFileError(
+            f"the tabular XML is version {xml_version}, but the release is FY{fiscal_year}",
+            file=tabular.name if tabular else "",
+            element="<version>",
+        )
+    if effective_date is None:
+        effective_date = sources.effective_date or fiscal_year_start(fiscal_year)
+    if fiscal_year_of(effective_date) != fiscal_year:
+        raise ImportFileError(
+            f"effective date {effective_date} is not in FY{fiscal_year} "
+            f"({fiscal_year_start(fiscal_year)} to {fiscal_year}-09-30)"
+        )
+    return fiscal_year, effective_date
+
+
+def read_release_data(release: Release) -> ReleaseData:
+    """A stored release as release data: the structure an import without XML borrows."""
+    chapters = {chapter.pk: chapter for chapter in release.chapters.all()}
+    sections = {section.pk: section for section in release.sections.all()}
+    codes = [
+        CodeRow(
+            code=code.code,
+            short_title=code.short_title,
+            long_title=code.long_title,
+            is_billable=code.is_billable,
+            kind=code.kind,
+            parent_code=code.parent_code,
+            depth=code.depth,
+            chapter=chapters[code.chapter_id].number if code.chapter_id else None,
+            section=sections[code.section_id].section_id if code.section_id else None,
+            sequence=code.sequence,
+        )
+        for code in Code.objects.filter(release=release).order_by("sequence")
+    ]
+    notes = []
+    for note in Note.objects.filter(release=release).order_by("sequence"):
+        if note.chapter_id:
+            owner = ("chapter", str(chapters[note.chapter_id].number))
+        elif note.section_id:
+            owner = ("section", sections[note.section_id].section_id)
+        else:
+            owner = ("code", note.code)
+        notes.append(NoteRow(*owner, note.kind, note.text, note.character))
+    return ReleaseData(
+        chapters=[
+            ChapterRow(c.number, c.title, c.first_code, c.last_code) for c in chapters.values()
+        ],
+        sections=[
+            SectionRow(
+                s.section_id, chapters[s.chapter_id].number, s.title, s.first_code, s.last_code
+            )
+            for s in sections.values()
+        ],
+        codes=codes,
+        notes=notes,
+        structure=release.structure,
+    )

@@ -1,0 +1,456 @@
+"""Find the members of a release by role in what the operator hands over (zips, txt, xml).
+
+Pure: names and bytes in, frozen dataclasses out; nothing here touches Django.
+"""
+
+import datetime
+import hashlib
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from codes.importer.errors import ImportFileError
+
+ORDER = "order"
+CODES = "codes"
+ORDER_ADDENDA = "order_addenda"
+CODES_ADDENDA = "codes_addenda"
+TABULAR = "tabular"
+CONVERSION_TABLE = "conversion_table"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as the operator gave it (a zip counts as one file)."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file with a role, taken from an upload or from inside a zip."""
+
+    role: str
+    name: str  # "outer.zip:folder/member.txt" for a zip member, else the file name
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ReleaseSources:
+    files: tuple[SourceFile, ...]
+    members: dict[str, Member]  # role -> member; each role at most once
+    fiscal_year: int | None  # detected from names; None when no name carries it
+    effective_date: datetime.date | None
+    ignored: tuple[str, ...]  # names passed over (PDFs, index XML, XSD...)
+
+    def get(self, role: str) -> Member | None:
+        return self.members.get(role)
+
+
+_ROLE_LABELS = {
+    ORDER: "order file",
+    CODES: "codes file",
+    ORDER_ADDENDA: "order addenda file",
+    CODES_ADDENDA: "codes addenda file",
+    TABULAR: "tabular XML",
+    CONVERSION_TABLE: "conversion table",
+}
+_TEXT_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA)
+# Where the effective date is read from, best first: the tabular XML is often a later (April)
+# printing shipped with an October order file, so it only counts when nothing else says.
+_DATE_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA, TABULAR)
+
+# Limits on zips. The real CMS zips hold 6-9 members of at most 15 MB that compress about 10:1.
+_MB = 1024 * 1024
+_MAX_MEMBERS = 200
+_MAX_MEMBER_BYTES = 300 * _MB
+_MAX_TOTAL_BYTES = 600 * _MB
+_MAX_RATIO = 200
+# Below this size a high ratio cannot hurt, and small repetitive files do compress very well.
+_RATIO_FLOOR_BYTES = 1 * _MB
+_READ_CHUNK = 1 * _MB
+
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a member first; an empty zip is only its end record
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+# A name that mentions PCS as a word of its own: icd10pcs_order_2025.txt, ICD-10-PCS Tables.xml.
+_PCS = re.compile(r"(?<![a-z])pcs(?![a-z])")
+_APRIL = re.compile(r"apr(?:il)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20\d\d)(?!\d)")
+_JANUARY = re.compile(r"jan(?:uary)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20\d\d)(?!\d)")
+_FISCAL_YEAR = re.compile(r"fy[^a-z0-9]?(20\d\d|\d\d)(?!\d)")
+_BARE_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class _Found:
+    member: Member
+    # Names that may carry the release date, best first: member, its folders, the outer zip.
+    date_names: tuple[str, ...]
+
+
+def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
+    """Identify each upload by content, unpack zips safely and pick each role's member.
+
+    Raises ImportFileError naming the file (and zip member) for anything it cannot accept.
+    """
+    if not files:
+        raise ImportFileError("no files were given")
+    sources: list[SourceFile] = []
+    found: list[_Found] = []
+    ignored: list[str] = []
+    for name, data in files:
+        base = _base_name(name)
+        sources.append(
+            SourceFile(name=base, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        )
+        if _is_zip(data):
+            zip_found, zip_ignored = _read_zip(base, data)
+            found.extend(zip_found)
+            ignored.extend(zip_ignored)
+            continue
+        if base.lower().endswith((".zip", ".xlsx")):
+            raise ImportFileError(
+                f"is named {base.rsplit('.', 1)[-1]!r} but is not a zip file "
+                "(it may be damaged, or another file renamed)",
+                file=base,
+            )
+        if data.startswith(b"%PDF"):
+            ignored.append(base)
+            continue
+        role = _role_of(base, where=base)
+        if role is None:
+            if not _looks_like_xml(data):
+                _check_text(data, where=base)  # refuse a binary file whatever its name
+            ignored.append(base)
+            continue
+        _check_content(role, data, where=base)
+        found.append(_Found(Member(role=role, name=base, data=data), (base,)))
+
+    if not found:
+        raise ImportFileError(
+            "none of the files is an ICD-10-CM order, codes, addenda, tabular XML or conversion "
+            f"table file (got: {_list_names([s.name for s in sources])})"
+        )
+    members = _one_member_per_role(found)
+    fiscal_year, effective_date = _release_date(found)
+    return ReleaseSources(
+        files=tuple(sources),
+        members=members,
+        fiscal_year=fiscal_year,
+        effective_date=effective_date,
+        ignored=tuple(ignored),
+    )
+
+
+def detect_release_date(name: str) -> tuple[int, datetime.date | None] | None:
+    """The fiscal year and, when the name says, the effective date a file name carries.
+
+    "icd10cm-order-April-2025.txt" -> (2025, 2025-04-01); "icd10cm_order_2025.txt" -> (2025,
+    2024-10-01); "...FY26..." -> (2026, None); no year at all -> None.
+    """
+    lower = name.lower()
+    if match := _APRIL.search(lower):
+        year = int(match.group(1))
+        return year, datetime.date(year, 4, 1)
+    if match := _JANUARY.search(lower):
+        year = int(match.group(1))
+        return year, datetime.date(year, 1, 1)
+    if match := _FISCAL_YEAR.search(lower):
+        digits = match.group(1)
+        # "FY26" alone says nothing about October or April.
+        return (2000 + int(digits) if len(digits) == 2 else int(digits)), None
+    if match := _BARE_YEAR.search(lower):
+        # A plain year names the fiscal year, which starts on October 1 of the year before.
+        year = int(match.group(1))
+        return year, datetime.date(year - 1, 10, 1)
+    return None
+
+
+def _role_of(base: str, *, where: str) -> str | None:
+    """The role a file's base name gives it, or None; refuses ICD-10-PCS files."""
+    lower = base.lower()
+    stem, dot, extension = lower.rpartition(".")
+    if not dot:
+        stem, extension = lower, ""
+    if extension in ("txt", "xml") and _PCS.search(lower):
+        raise ImportFileError(
+            "is an ICD-10-PCS (procedure code) file, not ICD-10-CM: upload the ICD-10-CM files",
+            file=where,
+        )
+    # Separators vary (_ - space) and so does case, so compare letters and digits only.
+    compact = re.sub(r"[^a-z0-9]", "", stem)
+    # The POA-exempt lists also say "codes", hence icd10cm is required for the text files.
+    if extension == "txt" and "icd10cm" in compact:
+        if "addenda" in compact:
+            if "order" in compact:
+                return ORDER_ADDENDA
+            if "code" in compact:
+                return CODES_ADDENDA
+            return None
+        if "order" in compact:
+            return ORDER
+        if "codes" in compact:
+            return CODES
+    if extension == "xml" and "tabular" in compact:
+        return TABULAR
+    if extension == "xlsx" and "conversion" in compact:
+        return CONVERSION_TABLE
+    return None
+
+
+def _read_zip(outer: str, data: bytes) -> tuple[list[_Found], list[str]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        raise ImportFileError(
+            f"is not a readable zip file; it may be damaged or cut short ({exc})", file=outer
+        ) from exc
+    with archive:
+        # An .xlsx is a zip too; it is one file to the operator, never a folder of members.
+        if "[Content_Types].xml" in archive.namelist():
+            if "conversion" in outer.lower():
+                member = Member(role=CONVERSION_TABLE, name=outer, data=data)
+                return [_Found(member, (outer,))], []
+            return [], [outer]
+        return _read_zip_members(outer, archive)
+
+
+def _read_zip_members(outer: str, archive: zipfile.ZipFile) -> tuple[list[_Found], list[str]]:
+    infos = archive.infolist()
+    _check_zip_layout(outer, infos)
+    found: list[_Found] = []
+    ignored: list[str] = []
+    total_read = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        where = f"{outer}:{info.filename}"
+        folder, _, base = info.filename.replace("\\", "/").rpartition("/")
+        role = _role_of(base, where=where)
+        if role is None:
+            ignored.append(where)
+            continue
+        data = _read_member(archive, info, where=where)
+        total_read += len(data)
+        if total_read > _MAX_TOTAL_BYTES:
+            raise ImportFileError(
+                f"unpacks to more than {_MAX_TOTAL_BYTES // _MB} MB in all; refused", file=where
+            )
+        _check_content(role, data, where=where)
+        folders = tuple(reversed([part for part in folder.split("/") if part]))
+        found.append(_Found(Member(role=role, name=where, data=data), (base, *folders, outer)))
+    if not found:
+        names = [info.filename for info in infos if not info.is_dir()]
+        if not names:
+            raise ImportFileError("is an empty zip file", file=outer)
+        raise ImportFileError(
+            "holds no ICD-10-CM order, codes, addenda or tabular XML file "
+            f"(it holds: {_list_names(names)})",
+            file=outer,
+        )
+    return found, ignored
+
+
+def _check_zip_layout(outer: str, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip by its directory alone, before inflating anything.
+
+    The sizes here are the zip's own claims; _read_member does not trust them.
+    """
+    if len(infos) > _MAX_MEMBERS:
+        raise ImportFileError(
+            f"holds {len(infos)} members, more than the {_MAX_MEMBERS} a release zip can have",
+            file=outer,
+        )
+    total = 0
+    for info in infos:
+        where = f"{outer}:{info.filename}"
+        parts = re.split(r"[/\\]", info.filename)
+        # We never write members to disk, but a zip built to escape its folder is not a release.
+        if info.filename.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", info.filename):
+            raise ImportFileError("has an absolute path inside the zip; refused", file=where)
+        if ".." in parts:
+            raise ImportFileError(
+                "has a path that climbs out of the zip ('..'); refused", file=where
+            )
+        if info.is_dir():
+            continue
+        if parts[-1].lower().endswith(".zip"):
+            raise ImportFileError(
+                "is a nested zip, which is not supported: unpack it and upload the inner files",
+                file=where,
+            )
+        if info.file_size > _MAX_MEMBER_BYTES:
+            raise ImportFileError(
+                f"would unpack to {info.file_size // _MB} MB, more than the "
+                f"{_MAX_MEMBER_BYTES // _MB} MB allowed for one file",
+                file=where,
+            )
+        if info.file_size > _RATIO_FLOOR_BYTES and info.file_size > _MAX_RATIO * info.compress_size:
+            raise ImportFileError(
+                f"is compressed more than {_MAX_RATIO}:1 ({info.compress_size} bytes unpack to "
+                f"{info.file_size} bytes), which is how a zip bomb looks; refused",
+                file=where,
+            )
+        total += info.file_size
+        if total > _MAX_TOTAL_BYTES:
+            raise ImportFileError(
+                f"would unpack to more than {_MAX_TOTAL_BYTES // _MB} MB in all; refused",
+                file=outer,
+            )
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, where: str) -> bytes:
+    if info.flag_bits & 0x1:
+        raise ImportFileError(
+            "is encrypted (password-protected); upload an unencrypted copy", file=where
+        )
+    # The header's sizes may lie, so bound what we inflate by our own limits, not by them.
+    limit = min(_MAX_MEMBER_BYTES, max(_RATIO_FLOOR_BYTES, _MAX_RATIO * info.compress_size))
+    try:
+        with archive.open(info) as stream:
+            return _read_capped(stream, limit=limit, where=where)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
+        raise ImportFileError(
+            f"cannot be unpacked; the zip may be damaged or cut short ({exc})", file=where
+        ) from exc
+
+
+def _read_capped(stream: IO[bytes], *, limit: int, where: str) -> bytes:
+    """Read at most limit + 1 bytes, refusing when the stream holds more than limit."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise ImportFileError(
+                f"unpacks to more than {limit} bytes, more than its compressed size allows "
+                "(a zip bomb or a damaged zip); refused",
+                file=where,
+            )
+        chunks.append(chunk)
+
+
+def _check_content(role: str, data: bytes, *, where: str) -> None:
+    """Check that the content matches what the name promised."""
+    label = _ROLE_LABELS[role]
+    if not data.strip():
+        raise ImportFileError(f"is empty, but its name says it is the {label}", file=where)
+    if role == CONVERSION_TABLE:
+        if not _is_zip(data):
+            raise ImportFileError(
+                "is not an Excel (.xlsx) file, but its name says it is the conversion table",
+                file=where,
+            )
+        return
+    if _is_zip(data):
+        raise ImportFileError(
+            "is a nested zip, which is not supported: unpack it and upload the inner files",
+            file=where,
+        )
+    if role == TABULAR:
+        if not _looks_like_xml(data):
+            raise ImportFileError(f"is not XML, but its name says it is the {label}", file=where)
+        return
+    if _looks_like_xml(data):
+        raise ImportFileError(f"is XML, but its name says it is the {label}", file=where)
+    _check_text(data, where=where)
+
+
+def _check_text(data: bytes, *, where: str) -> None:
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise ImportFileError(
+            "is a binary file, not text (it holds NUL bytes)", file=where, line=line
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ImportFileError(
+            f"is a binary file or in an unknown encoding, not ASCII/UTF-8 text "
+            f"(byte 0x{data[exc.start]:02x})",
+            file=where,
+            line=line,
+        ) from exc
+
+
+def _one_member_per_role(found: list[_Found]) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    for item in found:
+        member = item.member
+        if member.role in members:
+            first = members[member.role].name
+            raise ImportFileError(
+                f"two {_ROLE_LABELS[member.role]}s were given, {first} and {member.name}: "
+                "upload the files of one release only",
+                file=member.name,
+            )
+        members[member.role] = member
+    return members
+
+
+def _release_date(found: list[_Found]) -> tuple[int | None, datetime.date | None]:
+    detected: dict[str, tuple[str, tuple[int, datetime.date | None]]] = {}  # role -> (name, date)
+    first: tuple[str, int] | None = None
+    for item in found:
+        for name in item.date_names:
+            release = detect_release_date(name)
+            if release is None:
+                continue
+            fiscal_year = release[0]
+            if first is None:
+                first = (item.member.name, fiscal_year)
+            elif fiscal_year != first[1]:
+                raise ImportFileError(
+                    f"files of two fiscal years: {first[0]} says FY{first[1]}, "
+                    f"{item.member.name} says FY{fiscal_year}",
+                    file=item.member.name,
+                )
+            detected[item.member.role] = (item.member.name, release)
+            break
+    if first is None:
+        return None, None
+    for role in _DATE_ROLES:
+        if role in detected and detected[role][1][1] is not None:
+            return first[1], detected[role][1][1]
+    return first[1], None
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] in _ZIP_MAGICS
+
+
+def _looks_like_xml(data: bytes) -> bool:
+    head = data[:4096]
+    if head.startswith(_UTF8_BOM):
+        head = head[len(_UTF8_BOM) :]
+    return head.lstrip().startswith(b"<")
+
+
+def _base_name(name: str) -> str:
+    # Browsers and Windows tools may send a path; either separator may appear.
+    return re.split(r"[/\\]", name)[-1] or name
+
+
+def _list_names(names: list[str], limit: int = 20) -> str:
+    shown = ", ".join(names[:limit])
+    if len(names) > limit:
+        shown += f" and {len(names) - limit} more"
+    return shown

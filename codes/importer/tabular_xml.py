@@ -1,0 +1,606 @@
+"""Tabular XML (icd10cm_tabular_YYYY.xml) -> chapters, sections, the full code tree and its notes.
+
+Pure: bytes in, frozen dataclasses out; nothing here touches Django.
+"""
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from codes.icd10 import UNDOTTED_CODE_RE, dotted
+from codes.importer.errors import ImportFileError
+
+# XML note-block element -> the note kind we store. Order of appearance is kept.
+NOTE_KINDS = {
+    "inclusionTerm": "inclusion_term",
+    "includes": "includes",
+    "excludes1": "excludes1",
+    "excludes2": "excludes2",
+    "codeFirst": "code_first",
+    "useAdditionalCode": "use_additional_code",
+    "codeAlso": "code_also",
+    "notes": "note",
+    "sevenChrNote": "seventh_character_note",
+}
+# Each <extension char="c"> of a <sevenChrDef> becomes a note of this kind with `character` = c.
+SEVENTH_CHARACTER = "seventh_character"
+
+
+@dataclass(frozen=True)
+class TabularNote:
+    kind: str
+    text: str
+    character: str = ""
+
+
+@dataclass(frozen=True)
+class TabularChapter:
+    number: int  # 1..22
+    title: str  # the desc without its trailing "(A00-B99)"
+    first: str  # "A00" (undotted), from the desc range
+    last: str  # "B99"
+    notes: tuple[TabularNote, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class TabularSection:
+    id: str  # "Z40-Z53", or a single category id "T07"
+    first: str  # "Z40"
+    last: str  # "Z53"
+    title: str  # the desc without its trailing "(Z40-Z53)"
+    chapter: int
+    notes: tuple[TabularNote, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class TabularCode:
+    code: str  # undotted: "Z5301", "T07XXXA"
+    title: str  # the XML desc (keeps accents); expanded codes: leaf title + ", " + extension text
+    is_billable: bool
+    parent: str | None  # undotted code of the parent; None for a 3-character category
+    chapter: int
+    section: str  # TabularSection.id
+    is_placeholder: bool  # the diag carries placeholder="true"
+    is_expanded: bool  # made by 7th-character expansion, not a <diag> of its own
+    line: int  # source line of the <diag> (of the leaf, for expanded codes)
+    notes: tuple[TabularNote, ...]  # own notes, in document order
+
+
+@dataclass(frozen=True)
+class Tabular:
+    version: str  # the <version> text, e.g. "2026"
+    chapters: tuple[TabularChapter, ...]  # file order (chapter 22 last)
+    sections: tuple[TabularSection, ...]  # file order
+    codes: tuple[TabularCode, ...]  # tabular order, which is the order file's sequence
+
+
+# The root element of a CM tabular; the index XML and the PCS tabular have other roots.
+ROOT_TAG = "ICD10CM.tabular"
+# The real files nest 11 levels deep; anything far beyond that is not a tabular we know.
+MAX_DEPTH = 64
+
+# Only XML whitespace is collapsed, so a no-break space or an accent in a title survives.
+_XML_SPACE_RE = re.compile(r"[ \t\r\n]+")
+# "Certain infectious and parasitic diseases (A00-B99)"
+_CHAPTER_DESC_RE = re.compile(
+    r"(?P<title>.*?)\s*\((?P<first>[A-Z][0-9A-Z]{2})-(?P<last>[A-Z][0-9A-Z]{2})\)"
+)
+# "Z40-Z53", or a single category "T07"
+_SECTION_ID_RE = re.compile(r"(?P<first>[A-Z][0-9A-Z]{2})(?:-(?P<last>[A-Z][0-9A-Z]{2}))?")
+_TRAILING_PARENTHESES_RE = re.compile(r"\s*\([^()]*\)$")
+_CHARACTER_RE = re.compile(r"[0-9A-Z]")
+
+# The one exception to 7th-character expansion exists only as prose (a <notes> under S06, in
+# every year seen):
+#   "7th characters D and S do not apply to codes in category S06 with 6th character 7 - death
+#   due to brain injury prior to regaining consciousness, or 8 - death due to other cause prior
+#   to regaining consciousness."
+# Without it the XML yields S06.1X7D etc., which do not exist. The rule is read from the text
+# rather than hard-coded, so a reworded, extended or moved rule is still applied, and a rule that
+# disappears stops being applied; either way the order-file comparison shows any mismatch.
+_SEVENTH_EXCEPTION_RE = re.compile(
+    r"(?i:7th\s+characters?)\s+"
+    r"(?P<chars>[0-9A-Z](?:\s*,?\s*(?:(?i:and|or)\s+)?[0-9A-Z]\b)*)\s+"
+    r"(?i:do(?:es)?\s+not\s+apply\s+to\s+(?:(?:all\s+)?codes?\s+)?(?:in|from|of)\s+category)\s+"
+    r"(?P<category>[A-Z][0-9A-Z]{2})\s+"
+    r"(?i:with\s+(?:an?\s+)?6th\s+characters?)\s+(?P<sixth>.*)",
+    re.DOTALL,
+)
+_LONE_CHARACTER_RE = re.compile(r"\b[0-9A-Z]\b")
+# The tail after "6th character": "7 - death ..., or 8 - death ..." or "7 or 8". The first
+# character, then each one after ",", "or" or "and" that is followed by a dash, a comma, a full
+# stop, "or"/"and" or the end (so words of the descriptions are not taken for characters).
+_SIXTH_FIRST_RE = re.compile(r"([0-9A-Z])\b")
+_SIXTH_MORE_RE = re.compile(
+    r"(?:,|\bor\b|\band\b)\s*([0-9A-Z])(?=\s*(?:[-\u2013\u2014:,.]|$|(?:or|and)\b))"
+)
+
+
+@dataclass(frozen=True)
+class _SeventhCharacters:
+    """One <sevenChrDef>: its (character, text) pairs in order."""
+
+    extensions: tuple[tuple[str, str], ...]
+
+
+def parse_tabular_xml(data: bytes, *, filename: str) -> Tabular:
+    """Parse a CM tabular XML; anything unsafe or inconsistent raises ImportFileError."""
+    root = _parse_safely(data, filename=filename)
+    return _TabularReader(filename).read(root)
+
+
+def _parse_safely(data: bytes, *, filename: str) -> etree._Element:
+    # Decode first: a strict decode names the exact line of a bad byte, and it guarantees that
+    # the byte scan for DTDs below sees the same characters the parser will.
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            file=filename,
+            line=_line_at(data, exc.start),
+        ) from None
+    if b"\x00" in data:
+        # Valid UTF-8 but with NULs: UTF-16 or UTF-32 text, which the byte scan cannot read.
+        raise ImportFileError(
+            "contains NUL bytes (UTF-16?); the tabular XML must be UTF-8",
+            file=filename,
+            line=_line_at(data, data.index(b"\x00")),
+        )
+    # The real files have no DTD. Any DOCTYPE or entity declaration is refused before lxml sees
+    # the bytes, so no entity (billion laughs, quadratic blowup, external file or URL) is ever
+    # expanded and no external DTD fetched. A "<!DOCTYPE" inside a comment is refused as well.
+    for marker in (b"<!DOCTYPE", b"<!ENTITY"):
+        at = data.find(marker)
+        if at != -1:
+            raise ImportFileError(
+                f"has a {marker[2:].decode()} declaration; DTDs and entities are refused",
+                file=filename,
+                line=_line_at(data, at),
+            )
+
+    parser = etree.XMLParser(
+        encoding="utf-8",  # checked above; whatever the XML declaration claims
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,  # keeps libxml2's own limits on depth and text node size
+        remove_blank_text=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ImportFileError(
+            f"not well-formed XML: {exc.msg}", file=filename, line=exc.lineno
+        ) from None
+    if root is None:
+        raise ImportFileError("empty document", file=filename, line=1)
+
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        # Unreachable after the byte scan; here so that a change to the scan cannot silently
+        # let a DTD through.
+        raise ImportFileError("has a DOCTYPE; DTDs are refused", file=filename, line=1)
+
+    if root.tag != ROOT_TAG:
+        raise ImportFileError(
+            f"root element is <{root.tag}>, expected <{ROOT_TAG}> "
+            "(an index XML or an ICD-10-PCS tabular?)",
+            file=filename,
+            line=root.sourceline,
+            element=str(root.tag),
+        )
+
+    # One XPath step per level, evaluated in C: the first element deeper than MAX_DEPTH, if any.
+    too_deep = root.xpath("/" + "/".join(["*"] * (MAX_DEPTH + 1)))
+    if too_deep:
+        element = too_deep[0]
+        raise ImportFileError(
+            f"elements nested more than {MAX_DEPTH} levels deep",
+            file=filename,
+            line=element.sourceline,
+            element=str(element.tag),
+        )
+
+    return root
+
+
+class _TabularReader:
+    """Walks the parsed tree once, in document order, collecting codes as it goes."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.codes: list[TabularCode] = []
+        self.code_lines: dict[str, int] = {}  # code -> line of its first occurrence
+
+    def error(self, message: str, *, line: int | None, element: str = "") -> ImportFileError:
+        return ImportFileError(message, file=self.filename, line=line, element=element)
+
+    def read(self, root: etree._Element) -> Tabular:
+        version_element = root.find("version")
+        version = "" if version_element is None else _text(version_element)
+        if not version:
+            raise self.error("no <version>", line=root.sourceline, element="version")
+
+        chapters: list[TabularChapter] = []
+        sections: list[TabularSection] = []
+        section_ids: set[str] = set()
+        for chapter_element in root.iterchildren("chapter"):
+            chapter = self.chapter(chapter_element)
+            if any(seen.number == chapter.number for seen in chapters):
+                raise self.error(
+                    f"chapter {chapter.number} appears twice",
+                    line=chapter.line,
+                    element=f"chapter {chapter.number}",
+                )
+            chapters.append(chapter)
+            for section_element in chapter_element.iterchildren("section"):
+                section = self.section(section_element, chapter=chapter.number)
+                if section.id in section_ids:
+                    raise self.error(
+                        f"section {section.id} appears twice",
+                        line=section.line,
+                        element=f"section {section.id}",
+                    )
+                section_ids.add(section.id)
+                sections.append(section)
+                for diag_element in section_element.iterchildren("diag"):
+                    self.category(diag_element, chapter=chapter.number, section=section.id)
+        if not chapters:
+            raise self.error("no <chapter> in the file", line=root.sourceline, element=ROOT_TAG)
+        return Tabular(
+            version=version,
+            chapters=tuple(chapters),
+            sections=tuple(sections),
+            codes=tuple(self.codes),
+        )
+
+    def chapter(self, element: etree._Element) -> TabularChapter:
+        number_text = _child_text(element, "name")
+        if not number_text.isdigit():
+            raise self.error(
+                f"chapter without a number (<name> is {number_text!r})",
+                line=element.sourceline,
+                element="chapter",
+            )
+        number = int(number_text)
+        label = f"chapter {number}"
+        desc = _child_text(element, "desc")
+        match = _CHAPTER_DESC_RE.fullmatch(desc)
+        if match is None:
+            raise self.error(
+                f"chapter <desc> does not end with a code range like (A00-B99): {desc!r}",
+                line=element.sourceline,
+                element=label,
+            )
+        return TabularChapter(
+            number=number,
+            title=match["title"],
+            first=match["first"],
+            last=match["last"],
+            notes=_element_notes(element),
+            line=element.sourceline,
+        )
+
+    def section(self, element: etree._Element, *, chapter: int) -> TabularSection:
+        section_id = (element.get("id") or "").strip()
+        match = _SECTION_ID_RE.fullmatch(section_id)
+        if match is None:
+            raise self.error(
+                f"section id {section_id!r} is not a category or a range like Z40-Z53",
+                line=element.sourceline,
+                element="section",
+            )
+        label = f"section {section_id}"
+        desc = _child_text(element, "desc")
+        if not desc:
+            raise self.error("section without a <desc>", line=element.sourceline, element=label)
+        return TabularSection(
+            id=section_id,
+            first=match["first"],
+            last=match["last"] or match["first"],
+            title=_TRAILING_PARENTHESES_RE.sub("", desc),
+            chapter=chapter,
+            notes=_element_notes(element),
+            line=element.sourceline,
+        )
+
+    def category(self, element: etree._Element, *, chapter: int, section: str) -> None:
+        name = _child_text(element, "name")
+        exceptions = _seventh_exceptions(element, name=name)
+        self.diag(
+            element,
+            parent=None,
+            inherited=None,
+            exceptions=exceptions,
+            chapter=chapter,
+            section=section,
+        )
+
+    def diag(
+        self,
+        element: etree._Element,
+        *,
+        parent: str | None,
+        inherited: _SeventhCharacters | None,
+        exceptions: dict[str, frozenset[str]],
+        chapter: int,
+        section: str,
+    ) -> None:
+        line = element.sourceline
+        # One pass over the children: this runs for every one of ~47,000 diags.
+        name = title = ""
+        notes: list[TabularNote] = []
+        own: _SeventhCharacters | None = None
+        children: list[etree._Element] = []
+        for child in element:
+            tag = child.tag
+            if tag == "diag":
+                children.append(child)
+            elif tag == "name":
+                name = name or _text(child)
+            elif tag == "desc":
+                title = title or _text(child)
+            elif tag == "sevenChrDef":
+                own = self.seventh_characters(child, label=f"diag {name}")
+                _add_notes(notes, child)
+            else:
+                _add_notes(notes, child)
+
+        if not name:
+            raise self.error("diag without a <name>", line=line, element="diag")
+        label = f"diag {name}"
+        code = name.replace(".", "")
+        # The canonical dotted form only: "Z53.01", never "Z530.1" or "z53.01".
+        if UNDOTTED_CODE_RE.fullmatch(code) is None or dotted(code) != name:
+            raise self.error(f"{name!r} is not a well-formed code", line=line, element=label)
+        if parent is None and len(code) != 3:
+            raise self.error(
+                f"{name} sits directly in a section but is not a 3-character category",
+                line=line,
+                element=label,
+            )
+        if parent is not None and (not code.startswith(parent) or len(code) <= len(parent)):
+            raise self.error(
+                f"{name} does not extend its parent {dotted(parent)}", line=line, element=label
+            )
+        if not title:
+            raise self.error("diag without a <desc>", line=line, element=label)
+
+        # The nearest definition wins: a subcategory's own sevenChrDef overrides its category's.
+        seventh = own or inherited
+        is_leaf = not children
+        self.add(
+            TabularCode(
+                code=code,
+                title=title,
+                is_billable=is_leaf and seventh is None,
+                parent=parent,
+                chapter=chapter,
+                section=section,
+                is_placeholder=element.get("placeholder") == "true",
+                is_expanded=False,
+                line=line,
+                notes=tuple(notes),
+            ),
+            label=label,
+        )
+        if not is_leaf:
+            for child in children:
+                self.diag(
+                    child,
+                    parent=code,
+                    inherited=seventh,
+                    exceptions=exceptions,
+                    chapter=chapter,
+                    section=section,
+                )
+        elif seventh is not None:
+            self.expand(
+                code,
+                title,
+                seventh,
+                exceptions=exceptions,
+                line=line,
+                label=label,
+                chapter=chapter,
+                section=section,
+            )
+
+    def expand(
+        self,
+        code: str,
+        title: str,
+        seventh: _SeventhCharacters,
+        *,
+        exceptions: dict[str, frozenset[str]],
+        line: int,
+        label: str,
+        chapter: int,
+        section: str,
+    ) -> None:
+        """Emit the billable 7th-character codes of a leaf, right after it (tabular order).
+
+        The X-padded stem (W21.89 -> W2189X) is not a code of its own: the order file does not
+        list it, so the expanded codes hang directly under the leaf.
+        """
+        if len(code) > 6:
+            raise self.error(
+                f"{dotted(code)} already has 7 characters but falls under a sevenChrDef",
+                line=line,
+                element=label,
+            )
+        stem = code.ljust(6, "X")
+        excluded = exceptions.get(stem[5], frozenset())
+        for character, text in seventh.extensions:
+            if character in excluded:
+                continue
+            self.add(
+                TabularCode(
+                    code=stem + character,
+                    title=f"{title}, {text}",
+                    is_billable=True,
+                    parent=code,
+                    chapter=chapter,
+                    section=section,
+                    is_placeholder=False,
+                    is_expanded=True,
+                    line=line,
+                    notes=(),
+                ),
+                label=label,
+            )
+
+    def add(self, code: TabularCode, *, label: str) -> None:
+        first_line = self.code_lines.get(code.code)
+        if first_line is not None:
+            raise self.error(
+                f"duplicate code {dotted(code.code)} (first seen at line {first_line})",
+                line=code.line,
+                element=label,
+            )
+        self.code_lines[code.code] = code.line
+        self.codes.append(code)
+
+    def seventh_characters(self, element: etree._Element, *, label: str) -> _SeventhCharacters:
+        extensions = []
+        for extension in element.iterchildren("extension"):
+            character = (extension.get("char") or "").strip()
+            text = _text(extension)
+            if _CHARACTER_RE.fullmatch(character) is None or not text:
+                raise self.error(
+                    f"sevenChrDef extension char={character!r} needs one character 0-9/A-Z "
+                    "and a text",
+                    line=extension.sourceline,
+                    element=label,
+                )
+            extensions.append((character, text))
+        if not extensions:
+            # A leaf under it would become a header with nothing below it.
+            raise self.error(
+                "sevenChrDef without <extension>", line=element.sourceline, element=label
+            )
+        return _SeventhCharacters(extensions=tuple(extensions))
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _text(element: etree._Element) -> str:
+    """The element's text content, XML whitespace runs collapsed to one space."""
+    # Most elements (name, desc, note) are plain text without children; skip itertext for them.
+    text = (element.text or "") if len(element) == 0 else "".join(element.itertext())
+    if "  " in text or "\n" in text or "\r" in text or "\t" in text:
+        text = _XML_SPACE_RE.sub(" ", text)
+    return text.strip(" ")
+
+
+def _child_text(element: etree._Element, tag: str) -> str:
+    child = element.find(tag)
+    return "" if child is None else _text(child)
+
+
+def _element_notes(element: etree._Element) -> tuple[TabularNote, ...]:
+    """The note blocks of a chapter or a section, in document order."""
+    notes: list[TabularNote] = []
+    for child in element:
+        _add_notes(notes, child)
+    return tuple(notes)
+
+
+def _add_notes(notes: list[TabularNote], child: etree._Element) -> None:
+    kind = NOTE_KINDS.get(child.tag)
+    if kind is not None:
+        notes.extend(_block_notes(child, kind))
+    elif child.tag == "sevenChrDef":
+        notes.extend(_seventh_character_notes(child))
+    elif child.tag == "visualImpairment":
+        notes.extend(_visual_impairment_notes(child))
+    # Anything else (name, desc, sectionIndex, diag, section) is read by the caller or, like
+    # sectionIndex (a table of contents repeating the sections), deliberately ignored.
+
+
+def _block_notes(block: etree._Element, kind: str) -> list[TabularNote]:
+    notes = []
+    for note in block.iterchildren("note"):
+        text = _text(note)
+        if text:  # the files carry a few empty <note/>s
+            notes.append(TabularNote(kind=kind, text=text))
+    return notes
+
+
+def _seventh_character_notes(definition: etree._Element) -> list[TabularNote]:
+    """One note per extension, and the <note>s between them (character "") where they stand.
+
+    Those interleaved notes read as extra wording of the extension before them (H34.81:
+    "Old central retinal vein occlusion"; S42: "initial encounter for open fracture NOS").
+    """
+    notes = []
+    for child in definition:
+        text = _text(child)
+        if child.tag == "extension" and text:
+            notes.append(
+                TabularNote(kind=SEVENTH_CHARACTER, text=text, character=child.get("char", ""))
+            )
+        elif child.tag == "note" and text:
+            notes.append(TabularNote(kind=SEVENTH_CHARACTER, text=text, character=""))
+    return notes
+
+
+def _visual_impairment_notes(table: etree._Element) -> list[TabularNote]:
+    """Flatten the WHO table under H54 (H54.8 in FY2026) into one readable note per category.
+
+    The first <visCategory> holds only column headings; each other holds a category number and
+    up to three ranges of visual acuity, the same limits in metres, decimal and feet notation.
+    A maximum that is not a number ("No light perception") is the category's whole definition.
+    """
+    heading = "Category of visual impairment (visual acuity with best possible correction):"
+    lines = []
+    for category in table.iterchildren("visCategory"):
+        number = _child_text(category, "value")
+        if not number:
+            continue  # the heading row
+        ranges = []
+        for acuity in category.iterchildren("visRange"):
+            maximum = _child_text(acuity, "visMax")
+            minimum = _child_text(acuity, "visMin")
+            parts = []
+            if maximum:
+                parts.append(f"less than {maximum}" if maximum[0].isdigit() else maximum)
+            if minimum:
+                parts.append(f"equal to or better than {minimum}")
+            if parts:
+                ranges.append(" and ".join(parts))
+        lines.append(f"Category {number}: " + "; ".join(ranges))
+    if not lines:
+        return []
+    return [TabularNote(kind=NOTE_KINDS["notes"], text=text) for text in [heading, *lines]]
+
+
+def _seventh_exceptions(category: etree._Element, *, name: str) -> dict[str, frozenset[str]]:
+    """6th character -> the 7th characters that do not apply, from prose under a category.
+
+    Only a rule that names this very category counts; notes elsewhere describe other codes.
+    """
+    excluded: dict[str, set[str]] = {}
+    for note in category.iter("note"):
+        match = _SEVENTH_EXCEPTION_RE.search(_text(note))
+        if match is None or match["category"] != name:
+            continue
+        characters = _LONE_CHARACTER_RE.findall(match["chars"])
+        for sixth in _sixth_characters(match["sixth"]):
+            excluded.setdefault(sixth, set()).update(characters)
+    return {sixth: frozenset(characters) for sixth, characters in excluded.items()}
+
+
+def _sixth_characters(tail: str) -> list[str]:
+    first = _SIXTH_FIRST_RE.match(tail)
+    if first is None:
+        return []
+    return [first[1], *_SIXTH_MORE_RE.findall(tail, first.end())]

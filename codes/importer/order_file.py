@@ -65,8 +65,11 @@ def parse_order_file(data: bytes, *, filename: str) -> list[OrderEntry]:
             raise ImportFileError(_why_not_an_order_line(line), file=filename, line=number)
         code = match["code"].rstrip()
         if not UNDOTTED_CODE_RE.fullmatch(code):
+            # ICD-10-PCS order files share the layout; their codes start with a digit.
+            hint = ": this looks like an ICD-10-PCS file" if code[:1].isdigit() else ""
             raise ImportFileError(
-                f"{code!r} is not an ICD-10-CM code (a letter, then 2 to 6 letters or digits)",
+                f"{code!r} is not an ICD-10-CM code (a letter, then 2 to 6 letters or "
+                f"digits){hint}",
                 file=filename,
                 line=number,
             )
@@ -98,8 +101,6 @@ def _why_not_an_order_line(line: str) -> str:
         return "this is an addenda file (a list of changes), not the full order file"
     if re.fullmatch(r"[A-Z][0-9A-Z]{2,6} +\S.*", line):
         return "this looks like the codes file (code and title only), not the order file"
-    if re.fullmatch(r"\d{5,} [0-9A-Z]{7} [01] .*", line) and line[6].isdigit():
-        return "this looks like an ICD-10-PCS order file, not ICD-10-CM"
     if len(line) < 78:
         return f"line is {len(line)} characters, too short for an order file line"
     return "not an order file line (expected: number, code, flag 0/1, short title, long title)"

@@ -116,7 +116,7 @@ def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
             continue
         if base.lower().endswith((".zip", ".xlsx")):
             raise ImportFileError(
-                f"is named {base.rsplit('.', 1)[-1]!r} but is not a zip file "
+                f"has a .{base.rsplit('.', 1)[-1].lower()} name but is not a zip file "
                 "(it may be damaged, or another file renamed)",
                 file=base,
             )

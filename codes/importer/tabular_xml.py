@@ -79,7 +79,7 @@ class Tabular:
 
 # The root element of a CM tabular; the index XML and the PCS tabular have other roots.
 ROOT_TAG = "ICD10CM.tabular"
-# The real files nest 11 levels deep; anything far beyond that is not a tabular we know.
+# The real files nest 10 levels deep; anything far beyond that is not a tabular we know.
 MAX_DEPTH = 64
 
 # Only XML whitespace is collapsed, so a no-break space or an accent in a title survives.
@@ -92,15 +92,17 @@ _CHAPTER_DESC_RE = re.compile(
 _SECTION_ID_RE = re.compile(r"(?P<first>[A-Z][0-9A-Z]{2})(?:-(?P<last>[A-Z][0-9A-Z]{2}))?")
 _TRAILING_PARENTHESES_RE = re.compile(r"\s*\([^()]*\)$")
 _CHARACTER_RE = re.compile(r"[0-9A-Z]")
+_LIBXML2_POSITION_RE = re.compile(r", line \d+, column \d+$")
 
-# The one exception to 7th-character expansion exists only as prose (a <notes> under S06, in
-# every year seen):
+# The one exception to 7th-character expansion exists only as prose (a <notes> on category S06,
+# FY2021 to FY2026):
 #   "7th characters D and S do not apply to codes in category S06 with 6th character 7 - death
 #   due to brain injury prior to regaining consciousness, or 8 - death due to other cause prior
 #   to regaining consciousness."
 # Without it the XML yields S06.1X7D etc., which do not exist. The rule is read from the text
-# rather than hard-coded, so a reworded, extended or moved rule is still applied, and a rule that
-# disappears stops being applied; either way the order-file comparison shows any mismatch.
+# (anywhere under the category it names) rather than hard-coded, so a reworded or extended rule
+# is still applied and a withdrawn one stops being applied; a sentence this pattern misses shows
+# up as extra codes when the result is compared with the order file.
 _SEVENTH_EXCEPTION_RE = re.compile(
     r"(?i:7th\s+characters?)\s+"
     r"(?P<chars>[0-9A-Z](?:\s*,?\s*(?:(?i:and|or)\s+)?[0-9A-Z]\b)*)\s+"
@@ -175,8 +177,10 @@ def _parse_safely(data: bytes, *, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
+        # libxml2 appends ", line N, column M" to its message; the line is in our own prefix.
+        message = _LIBXML2_POSITION_RE.sub("", exc.msg)
         raise ImportFileError(
-            f"not well-formed XML: {exc.msg}", file=filename, line=exc.lineno
+            f"not well-formed XML: {message}", file=filename, line=exc.lineno
         ) from None
     if root is None:
         raise ImportFileError("empty document", file=filename, line=1)
@@ -206,7 +210,6 @@ def _parse_safely(data: bytes, *, filename: str) -> etree._Element:
             line=element.sourceline,
             element=str(element.tag),
         )
-
     return root
 
 

@@ -1,0 +1,66 @@
+"""Shared fixtures: the bundled FY2025 and FY2026 releases, imported once per test database."""
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "data" / "cms"
+SHARED_CMS = REPO.parent / "shared" / "cms"
+
+FY2025_ZIP = BUNDLED / "fy2025" / "ICD10-CM Code Descriptions 2025.zip"
+FY2025_XML = BUNDLED / "fy2025" / "icd10cm-tabular-April-2025.xml"
+FY2026_ZIP = BUNDLED / "fy2026" / "icd10cm-Code Descriptions-2026.zip"
+FY2026_XML = BUNDLED / "fy2026" / "icd10cm-tabular-April-1-2026.xml"
+
+
+def shared_file(relative: str) -> Path:
+    """A file of ../shared/cms; the test skips when ../shared is not beside the checkout."""
+    path = SHARED_CMS / relative
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is only on CI and developer machines)")
+    return path
+
+
+def member(zip_path: Path, role_word: str) -> tuple[str, bytes]:
+    """(name, bytes) of the member of a Code Descriptions zip whose name has `role_word`."""
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            base = name.rsplit("/", 1)[-1].lower()
+            if (
+                role_word in base
+                and base.endswith(".txt")
+                and ("addenda" in role_word or "addenda" not in base)
+            ):
+                return base, archive.read(name)
+    raise LookupError(f"no {role_word} member in {zip_path}")
+
+
+def as_upload(*paths: Path) -> list[tuple[str, bytes]]:
+    return [(path.name, path.read_bytes()) for path in paths]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_bundled_releases", stdout=io.StringIO())
+
+
+def release_tables_fingerprint() -> dict[str, tuple[int, str]]:
+    """Row count and a checksum of every row of every release table: equal means unchanged."""
+    from django.apps import apps
+
+    fingerprint = {}
+    for model in apps.get_app_config("codes").get_models():
+        digest = hashlib.sha256()
+        rows = model.objects.order_by("pk").values_list()
+        count = 0
+        for row in rows.iterator(chunk_size=20_000):
+            digest.update(repr(row).encode())
+            count += 1
+        fingerprint[model.__name__] = (count, digest.hexdigest())
+    return fingerprint

@@ -1,0 +1,275 @@
+"""Importing releases into the database (on top of the bundled FY2025 and FY2026)."""
+
+import datetime
+import io
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from codes.importer.errors import ImportFileError
+from codes.importer.order_file import parse_order_file
+from codes.importer.run import import_release
+from codes.models import Code, Note, Release
+from tests.conftest import (
+    FY2025_XML,
+    FY2026_XML,
+    FY2026_ZIP,
+    as_upload,
+    member,
+    release_tables_fingerprint,
+    shared_file,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def zipped(members: dict[str, bytes], name: str = "icd10cm-Code Descriptions-2026.zip"):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member_name, data in members.items():
+            archive.writestr(member_name, data)
+    return name, buffer.getvalue()
+
+
+def fy2026_members() -> dict[str, bytes]:
+    with zipfile.ZipFile(FY2026_ZIP) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_the_april_2025_update_imports_with_no_changes_and_fy2026_is_compared_to_it():
+    april = import_release(as_upload(shared_file("fy2025/Code-desciptions-April-2025.zip")))
+    assert (april.label, april.fiscal_year, april.effective_date) == (
+        "FY2025 April 1 update",
+        2025,
+        datetime.date(2025, 4, 1),
+    )
+    assert april.status == Release.Status.DRAFT
+    assert (april.entry_count, april.billable_count, april.header_count) == (
+        97_584,
+        74_260,
+        23_324,
+    )
+    zero = {"added": 0, "deleted": 0, "revised": 0}
+    assert april.change_summary() == {"codes": zero, "headers": zero}
+    assert april.addenda_agrees() is True
+    # No XML: the structure is borrowed from FY2025, and every category was there already.
+    assert april.structure == Release.Structure.PREVIOUS_RELEASE
+    assert april.report["unplaced"] == []
+    z53 = Code.objects.select_related("section").get(release=april, code="Z53")
+    assert z53.section.section_id == "Z40-Z53"
+    assert Note.objects.filter(release=april).count() == april.note_count > 26_000
+    # The release after it in the line is now compared to it, and still agrees with CMS.
+    fy2026 = Release.objects.get(label="FY2026")
+    assert fy2026.compared_to == april
+    assert fy2026.addenda_agrees() is True
+
+
+def test_fy2024_imports_from_its_code_descriptions_zip_alone():
+    fy2024 = import_release(
+        as_upload(shared_file("fy2024/icd10cm-CodesDescriptions-2024.zip")), publish=True
+    )
+    assert (fy2024.entry_count, fy2024.billable_count, fy2024.header_count) == (
+        97_296,
+        74_044,
+        23_252,
+    )
+    assert fy2024.structure == Release.Structure.NONE
+    assert fy2024.compared_to is None
+    assert Code.objects.get(release=fy2024, code="E0837X1").parent_code == "E0837"
+    # FY2025 is now compared to FY2024, and that diff is the one CMS published with FY2025.
+    fy2025 = Release.objects.get(label="FY2025")
+    assert fy2025.compared_to == fy2024
+    assert fy2025.change_summary() == {
+        "codes": {"added": 252, "deleted": 36, "revised": 13},
+        "headers": {"added": 72, "deleted": 0, "revised": 1},
+    }
+    assert fy2025.addenda_agrees() is True
+
+
+def test_the_code_descriptions_zip_alone_reuses_the_previous_structure_and_reports_the_rest():
+    fy2026 = import_release(as_upload(FY2026_ZIP), replace=True)
+    assert fy2026.structure == Release.Structure.PREVIOUS_RELEASE
+    assert fy2026.entry_count == 98_186
+    # QA0 (chapter 17) is new in FY2026: nothing earlier says where it goes.
+    assert "QA0" in fy2026.report["unplaced"]
+    assert any("QA0" in warning for warning in fy2026.report["warnings"])
+    assert Code.objects.get(release=fy2026, code="QA0").section is None
+    z53 = Code.objects.select_related("chapter").get(release=fy2026, code="Z53")
+    assert z53.chapter.number == 21
+    assert fy2026.addenda_agrees() is True
+
+
+def test_the_tabular_xml_alone_derives_the_order_files_codes_and_flags():
+    order_name, order_bytes = member(FY2026_ZIP, "order")
+    order = parse_order_file(order_bytes, filename=order_name)
+    release = import_release(as_upload(FY2026_XML), label="FY2026 from XML")
+    assert release.effective_date == datetime.date(2026, 4, 1)  # the XML's own printing date
+    stored = Code.objects.filter(release=release).order_by("sequence")
+    assert [(c.code, c.is_billable) for c in stored] == [(e.code, e.is_billable) for e in order]
+    assert stored.get(code="Z53").section.section_id == "Z40-Z53"
+    assert "no order file" in release.report["warnings"][0]
+
+
+def test_re_importing_a_draft_replaces_it():
+    first = import_release(as_upload(FY2026_XML), label="draft")
+    second = import_release(as_upload(FY2026_XML), label="draft")
+    assert not Release.objects.filter(pk=first.pk).exists()
+    assert Code.objects.filter(release=second).count() == 98_186
+
+
+def test_a_published_release_is_replaced_only_when_asked(django_capture_on_commit_callbacks):
+    before = release_tables_fingerprint()
+    with pytest.raises(ImportFileError, match="FY2026 .* is published; .*replace"):
+        import_release(as_upload(FY2026_ZIP, FY2026_XML))
+    assert release_tables_fingerprint() == before
+    again = import_release(as_upload(FY2026_ZIP, FY2026_XML), replace=True, publish=True)
+    assert again.is_published
+    assert again.change_summary()["codes"] == {"added": 487, "deleted": 28, "revised": 38}
+
+
+def truncated_order_upload():
+    members = fy2026_members()
+    members["icd10cm-order-2026.txt"] = members["icd10cm-order-2026.txt"][:1_000_000]
+    return [zipped(members)]
+
+
+def addenda_as_order_upload():
+    members = fy2026_members()
+    members["icd10cm-order-2026.txt"] = members["icd10cm-order-addenda-2026.txt"]
+    return [zipped(members)]
+
+
+def codes_as_order_upload():
+    members = fy2026_members()
+    members["icd10cm-order-2026.txt"] = members["icd10cm-codes-2026.txt"]
+    return [zipped(members)]
+
+
+def pcs_upload():
+    line = b"00001 001     0 " + b"Central Nervous System, Bypass".ljust(60) + b" Bypass\r\n"
+    return [zipped({"icd10pcs_order_2026.txt": line}, name="icd10pcs_order_2026.zip")]
+
+
+def malformed_xml_upload():
+    xml = FY2026_XML.read_bytes().replace(b"<name>Z53</name>", b"<name>Z53</nam>", 1)
+    return [("icd10cm-tabular-2026.xml", xml)]
+
+
+def doctype_xml_upload():
+    xml = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n'
+        b"<ICD10CM.tabular><version>&lol2;</version></ICD10CM.tabular>\n"
+    )
+    return [("icd10cm-tabular-2026.xml", xml)]
+
+
+def no_members_upload():
+    return [zipped({"readme.pdf": b"%PDF-1.4 nothing here"}, name="icd10cm-2026.zip")]
+
+
+def disagreeing_xml_upload():
+    # Z53.8 dropped from the XML: the order file lists it, the XML does not.
+    xml = FY2026_XML.read_bytes()
+    start = xml.index(b"<diag>", xml.index(b"<name>Z53.3</name>") + 1)
+    start = xml.index(b"<diag>", xml.index(b"<name>Z53.39</name>"))
+    z538 = xml.index(b"<name>Z53.8</name>")
+    start = xml.rindex(b"<diag>", 0, z538)
+    end = xml.index(b"</diag>", z538) + len(b"</diag>")
+    return as_upload(FY2026_ZIP) + [("icd10cm-tabular-2026.xml", xml[:start] + xml[end:])]
+
+
+def two_fiscal_years_upload():
+    return as_upload(FY2026_ZIP, FY2025_XML)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (truncated_order_upload, r"icd10cm-order-2026.txt, line \d+: .*truncated"),
+        (addenda_as_order_upload, r"icd10cm-order-2026.txt, line 1: this is an addenda file"),
+        (codes_as_order_upload, r"icd10cm-order-2026.txt, line 1: .*the codes file"),
+        (pcs_upload, r"icd10pcs_order_2026.*PCS"),
+        (malformed_xml_upload, r"icd10cm-tabular-2026.xml, line \d+"),
+        (doctype_xml_upload, r"icd10cm-tabular-2026.xml, line \d+.*DOCTYPE"),
+        (no_members_upload, r"icd10cm-2026.zip"),
+        (disagreeing_xml_upload, r"disagree on 1 codes: Z538 \(order file line \d+\)"),
+        (two_fiscal_years_upload, r"two fiscal years"),
+    ],
+    ids=lambda value: value.__name__ if callable(value) else "",
+)
+def test_bad_input_is_refused_by_name_and_changes_nothing(upload, message):
+    files = upload()
+    before = release_tables_fingerprint()
+    with pytest.raises(ImportFileError, match=message):
+        import_release(files, fiscal_year=2026, replace=True, publish=True)
+    assert release_tables_fingerprint() == before
+
+
+def test_a_database_failure_mid_import_rolls_everything_back():
+    """A duplicate code reaching the database breaks its unique constraint after thousands of
+    rows are written; the transaction takes them all back."""
+    from django.db import IntegrityError
+
+    from codes.importer.loader import load_release
+    from codes.importer.run import read_release_data
+
+    data = read_release_data(Release.objects.get(label="FY2026"))
+    data.codes.append(data.codes[-1])
+    before = release_tables_fingerprint()
+    with pytest.raises(IntegrityError):
+        load_release(
+            data,
+            fiscal_year=2026,
+            effective_date=datetime.date(2026, 4, 1),
+            label="FY2026 April 1 update",
+        )
+    assert release_tables_fingerprint() == before
+
+
+def test_the_command_imports_and_prints_a_summary(tmp_path):
+    out = io.StringIO()
+    err = io.StringIO()
+    call_command(
+        "import_release",
+        str(FY2026_XML),
+        "--label",
+        "FY2026 April 1 update",
+        "--publish",
+        stdout=out,
+        stderr=err,
+    )
+    assert "Writing 98,186 codes" in err.getvalue()
+    summary = out.getvalue()
+    assert "FY2026 April 1 update (FY2026, effective 2026-04-01), Published" in summary
+    assert "98,186 entries: 74,719 billable, 23,467 headers" in summary
+    assert "changes against FY2026:" in summary
+    assert Release.objects.in_force_on(datetime.date(2026, 4, 1)).label == "FY2026 April 1 update"
+
+
+def test_the_command_fails_with_the_file_and_line(tmp_path):
+    bad = tmp_path / "icd10cm-order-2026.txt"
+    bad.write_bytes(member(FY2026_ZIP, "order")[1][:20_000])
+    before = release_tables_fingerprint()
+    with pytest.raises(CommandError, match=r"nothing was changed\. icd10cm-order-2026.txt, line"):
+        call_command("import_release", str(bad), "--replace", stderr=io.StringIO())
+    assert release_tables_fingerprint() == before
+
+
+def test_the_command_refuses_a_fiscal_year_the_files_contradict():
+    with pytest.raises(CommandError, match="the files are for FY2026, not FY2025"):
+        call_command(
+            "import_release", str(FY2026_XML), "--fiscal-year", "2025", stderr=io.StringIO()
+        )
+
+
+def test_the_command_refuses_an_effective_date_outside_the_fiscal_year():
+    with pytest.raises(CommandError, match=r"effective date 2026-10-01 is not in FY2026"):
+        call_command(
+            "import_release",
+            str(FY2026_XML),
+            "--effective-date",
+            "2026-10-01",
+            stderr=io.StringIO(),
+        )

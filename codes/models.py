@@ -199,8 +199,15 @@ class Code(models.Model):
     kind = models.CharField(max_length=11, choices=Kind.choices)
     parent_code = models.CharField(max_length=7, blank=True)  # "" for a category
     depth = models.PositiveSmallIntegerField()  # 0 for a category
-    chapter = models.ForeignKey(Chapter, null=True, blank=True, on_delete=models.CASCADE)
-    section = models.ForeignKey(Section, null=True, blank=True, on_delete=models.CASCADE)
+    # No database constraint on chapter and section: PostgreSQL checks deferred foreign keys
+    # row by row at commit (a second per release). The loader writes them in the same
+    # transaction as their chapters and sections, and Django cascades the deletes.
+    chapter = models.ForeignKey(
+        Chapter, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
+    )
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
+    )
     sequence = models.PositiveIntegerField()  # the order number: tabular order in this release
 
     objects = CodeQuerySet.as_manager()
@@ -245,8 +252,13 @@ class Note(models.Model):
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="notes")
     # Exactly one owner: a chapter, a section, or a code of the release (undotted).
-    chapter = models.ForeignKey(Chapter, null=True, blank=True, on_delete=models.CASCADE)
-    section = models.ForeignKey(Section, null=True, blank=True, on_delete=models.CASCADE)
+    # No database constraint, as for Code.chapter and Code.section.
+    chapter = models.ForeignKey(
+        Chapter, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
+    )
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
+    )
     code = models.CharField(max_length=7, blank=True)
     kind = models.CharField(max_length=25, choices=Kind.choices)
     text = models.TextField()

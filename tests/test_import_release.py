@@ -210,15 +210,14 @@ def test_bad_input_is_refused_by_name_and_changes_nothing(upload, message):
 def test_a_database_failure_mid_import_rolls_everything_back():
     """A duplicate code reaching the database breaks its unique constraint after thousands of
     rows are written; the transaction takes them all back."""
-    from django.db import IntegrityError
-
+    from codes.importer.errors import ReleaseNotStored
     from codes.importer.loader import load_release
     from codes.importer.run import read_release_data
 
     data = read_release_data(Release.objects.get(label="FY2026"))
     data.codes.append(data.codes[-1])
     before = release_tables_fingerprint()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ReleaseNotStored, match=r"IntegrityError: .*nothing was stored"):
         load_release(
             data,
             fiscal_year=2026,

@@ -25,24 +25,10 @@ def parse_codes_file(data: bytes, *, filename: str) -> list[CodesEntry]:
     entries: list[CodesEntry] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(decode_lines(data, filename=filename), start=1):
-        if ORDER_LINE_RE.fullmatch(line):
-            raise ImportFileError(
-                "this is an order file, not the codes file", file=filename, line=number
-            )
-        if ADDENDA_LINE_RE.match(line):
-            raise ImportFileError(
-                "this is an addenda file (a list of changes), not the codes file",
-                file=filename,
-                line=number,
-            )
         match = CODES_LINE_RE.fullmatch(line)
         code = match["code"].rstrip() if match else ""
         if match is None or not UNDOTTED_CODE_RE.fullmatch(code):
-            raise ImportFileError(
-                "not a codes file line (expected: code padded to 7, a space, the title)",
-                file=filename,
-                line=number,
-            )
+            raise ImportFileError(_why_not_a_codes_line(line), file=filename, line=number)
         if code in seen:
             raise ImportFileError(
                 f"code {code} appears twice (first on line {seen[code]})",
@@ -52,3 +38,11 @@ def parse_codes_file(data: bytes, *, filename: str) -> list[CodesEntry]:
         seen[code] = number
         entries.append(CodesEntry(code=code, long_title=match["title"], line=number))
     return entries
+
+
+def _why_not_a_codes_line(line: str) -> str:
+    if ORDER_LINE_RE.fullmatch(line):
+        return "this is an order file, not the codes file"
+    if ADDENDA_LINE_RE.match(line):
+        return "this is an addenda file (a list of changes), not the codes file"
+    return "not a codes file line (expected: code padded to 7, a space, the title)"

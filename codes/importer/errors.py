@@ -24,3 +24,8 @@ class ImportFileError(Exception):
         if self.element:
             where = f"{where}, {self.element}" if where else self.element
         return f"{where}: {self.message}" if where else self.message
+
+
+class ReleaseNotStored(ImportFileError):
+    """The files were fine but the database failed while storing them; the transaction rolled
+    back, so nothing of the release is visible."""

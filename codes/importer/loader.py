@@ -8,12 +8,12 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from codes.importer.diff import Entry, compute_changes
-from codes.importer.errors import ImportFileError
+from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.release_data import (
     ChapterRow,
     CodeRow,
@@ -42,6 +42,40 @@ def load_release(
 ) -> Release:
     """Store a release. A draft with the same date or label is replaced; a published one only
     with `replace`."""
+    try:
+        return _load_release(
+            data,
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            label=label,
+            files=files,
+            report=report,
+            imported_by=imported_by,
+            publish=publish,
+            replace=replace,
+            progress=progress,
+        )
+    except DatabaseError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ReleaseNotStored(
+            f"the database refused the release ({type(error).__name__}: {first_line}); "
+            "nothing was stored"
+        ) from error
+
+
+def _load_release(
+    data: ReleaseData,
+    *,
+    fiscal_year: int,
+    effective_date: datetime.date,
+    label: str,
+    files: Sequence[SourceFileData],
+    report: dict | None,
+    imported_by: str,
+    publish: bool,
+    replace: bool,
+    progress: Progress,
+) -> Release:
     with transaction.atomic():
         _remove_existing(effective_date=effective_date, label=label, replace=replace)
         now = timezone.now()
@@ -259,7 +293,11 @@ def _bulk_insert(model: type[Model], fields: list[str], rows: Iterable[tuple]) -
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # Django's cursor wrapper does not see COPY: map psycopg's errors to Django's here.
+            with (
+                connection.wrap_database_errors,
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -1,0 +1,173 @@
+"""Everything a code page or an API answer says about one code, in a handful of queries.
+
+The tree questions (ancestors, children, family sizes) are answered from the release's in-memory
+CodeSet; the database is asked for the rows to show (the code with its chapter and section, its
+ancestors' rows, its children, the notes along its path) and for its history.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from codes.codeset import CodeSet, codeset_for
+from codes.icd10 import undotted
+from codes.models import Code, CodeChange, Note, Release
+
+# History events, as a program reads them.
+ADDED = "added"
+DELETED = "deleted"
+REVISED = "revised"
+BECAME_HEADER = "became_header"
+BECAME_BILLABLE = "became_billable"
+
+
+@dataclass(frozen=True)
+class NoteFromPath:
+    """A note that applies to the code, and where on its path it is written."""
+
+    note: Note
+    origin: str  # "code", "section" or "chapter"
+    origin_code: str  # the undotted code, section id or chapter number it belongs to
+    inherited: bool  # written on an ancestor, the section or the chapter
+
+
+@dataclass
+class CodeDetail:
+    release: Release
+    code: Code
+    ancestors: list[Code]  # the category first, the parent last
+    children: list[Code]
+    descendant_count: int
+    billable_descendant_count: int
+    billable_below: list[Code]  # for a header: what to code instead, in tabular order
+    notes: list[NoteFromPath]  # own notes first, then the parent's, ..., section, chapter
+    seventh_characters: list[Note] = field(default_factory=list)
+    seventh_characters_from: str = ""  # undotted code whose definitions apply
+
+    @property
+    def is_header(self) -> bool:
+        return not self.code.is_billable
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    release: Release
+    present: bool
+    is_billable: bool | None
+    title: str
+    events: list[str]
+    old_title: str = ""
+
+
+def find_code(release: Release, text: str) -> Code | None:
+    return (
+        Code.objects.filter(release=release, code=undotted(text))
+        .select_related("chapter", "section")
+        .first()
+    )
+
+
+def code_detail(code: Code, *, billable_limit: int = 100) -> CodeDetail:
+    """Three queries: the rows on the path and below, the notes, the 7th-character notes."""
+    release = code.release
+    codeset = codeset_for(release)
+    ancestor_codes = list(reversed(codeset.ancestors(code.code)))
+    descendants = codeset.descendants(code.code)
+    billable = [e.code for e in descendants if e.is_billable]
+    child_codes = codeset.children.get(code.code, [])
+    wanted = ancestor_codes + child_codes + billable[:billable_limit]
+    rows = {row.code: row for row in Code.objects.filter(release=release, code__in=wanted)}
+    return CodeDetail(
+        release=release,
+        code=code,
+        ancestors=[rows[c] for c in ancestor_codes],
+        children=[rows[c] for c in child_codes],
+        descendant_count=len(descendants),
+        billable_descendant_count=len(billable),
+        billable_below=[rows[c] for c in billable[:billable_limit]],
+        notes=_notes_on_path(code, ancestor_codes),
+        **_seventh_characters(code, codeset),
+    )
+
+
+def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
+    path = [code.code, *reversed(ancestor_codes)]  # nearest first
+    owners = Q(code__in=path)
+    if code.section_id:
+        owners |= Q(section_id=code.section_id)
+    if code.chapter_id:
+        owners |= Q(chapter_id=code.chapter_id)
+    notes = list(
+        Note.objects.filter(owners, release_id=code.release_id).exclude(
+            kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE]
+        )
+    )
+    rank = {c: position for position, c in enumerate(path)}
+
+    def order(note: Note) -> tuple[int, int]:
+        if note.code:
+            return rank[note.code], note.sequence
+        return (len(path), note.sequence) if note.section_id else (len(path) + 1, note.sequence)
+
+    found = []
+    for note in sorted(notes, key=order):
+        if note.code:
+            origin, owner = "code", note.code
+        elif note.section_id:
+            origin, owner = "section", code.section.section_id
+        else:
+            origin, owner = "chapter", str(code.chapter.number)
+        found.append(NoteFromPath(note, origin, owner, inherited=note.code != code.code))
+    return found
+
+
+def _seventh_characters(code: Code, codeset: CodeSet) -> dict:
+    """The 7th-character note and definitions that apply at this code (the nearest wins)."""
+    defined = codeset.seventh_characters_for(code.code)
+    if defined is None or len(code.code) == 7:
+        return {}
+    owner = defined[0]
+    notes = Note.objects.filter(
+        release_id=code.release_id,
+        code=owner,
+        kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE],
+    )
+    return {"seventh_characters": list(notes), "seventh_characters_from": owner}
+
+
+def code_history(code: str) -> list[HistoryRow]:
+    """One row per published release, oldest first (three queries)."""
+    releases = list(Release.objects.published().order_by("effective_date"))
+    present = {row.release_id: row for row in Code.objects.filter(code=code, release__in=releases)}
+    changes: dict[int, list[CodeChange]] = {}
+    for change in CodeChange.objects.filter(code=code, release__in=releases):
+        changes.setdefault(change.release_id, []).append(change)
+    history = []
+    for release in releases:
+        row = present.get(release.pk)
+        kinds = {(c.change, c.is_billable): c for c in changes.get(release.pk, [])}
+        events = []
+        old_title = ""
+        if (DELETED, True) in kinds and (ADDED, False) in kinds:
+            events.append(BECAME_HEADER)
+        elif (DELETED, False) in kinds and (ADDED, True) in kinds:
+            events.append(BECAME_BILLABLE)
+        elif any(change == ADDED for change, _ in kinds):
+            events.append(ADDED)
+        elif any(change == DELETED for change, _ in kinds):
+            events.append(DELETED)
+        revised = next((c for (change, _), c in kinds.items() if change == REVISED), None)
+        if revised is not None:
+            events.append(REVISED)
+            old_title = revised.old_long_title
+        history.append(
+            HistoryRow(
+                release=release,
+                present=row is not None,
+                is_billable=row.is_billable if row else None,
+                title=row.long_title if row else "",
+                events=events,
+                old_title=old_title,
+            )
+        )
+    return history

@@ -1,0 +1,82 @@
+"""Which published release answers a request: `fy`, `date` or `release`, else the latest.
+
+Shared by the pages and the API so both read the same parameters the same way and both name the
+field that was wrong.
+"""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from codes.fiscal import fiscal_year_of
+from codes.models import Release
+
+PARAMETERS = ("release", "date", "fy")
+
+
+class ReleaseSelectionError(Exception):
+    """A release parameter is malformed, or names no published release."""
+
+    def __init__(self, field: str, message: str, *, code: str) -> None:
+        self.field = field
+        self.message = message
+        self.code = code  # stable: "invalid_parameter" or "release_not_found"
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class ReleaseChoice:
+    release: Release
+    parameter: str  # which parameter chose it ("" for the default)
+    value: str
+
+
+def select_release(params: Mapping[str, str]) -> ReleaseChoice:
+    """One query. Precedence when several are given: release, then date, then fy."""
+    releases = Release.objects.published()
+    if value := params.get("release", "").strip():
+        release = releases.filter(label__iexact=value).first()
+        if release is None:
+            raise ReleaseSelectionError(
+                "release", f'no published release is labelled "{value}"', code="release_not_found"
+            )
+        return ReleaseChoice(release, "release", value)
+    if value := params.get("date", "").strip():
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ReleaseSelectionError(
+                "date", f'"{value}" is not a date (YYYY-MM-DD)', code="invalid_parameter"
+            ) from None
+        release = releases.in_force_on(day)
+        if release is None:
+            raise ReleaseSelectionError(
+                "date",
+                f"no published release is in force on {day} (FY{fiscal_year_of(day)})",
+                code="release_not_found",
+            )
+        return ReleaseChoice(release, "date", value)
+    if value := params.get("fy", "").strip():
+        fiscal_year = _fiscal_year(value)
+        release = releases.latest_of_fiscal_year(fiscal_year)
+        if release is None:
+            raise ReleaseSelectionError(
+                "fy", f"no published release for FY{fiscal_year}", code="release_not_found"
+            )
+        return ReleaseChoice(release, "fy", value)
+    release = releases.order_by("-effective_date").first()
+    if release is None:
+        raise ReleaseSelectionError("release", "no release is published yet", code="no_release")
+    return ReleaseChoice(release, "", "")
+
+
+def _fiscal_year(value: str) -> int:
+    """Accept 2026, FY2026 and fy26."""
+    digits = value.upper().removeprefix("FY")
+    if digits.isdigit() and len(digits) == 2:
+        digits = "20" + digits
+    if not (digits.isdigit() and len(digits) == 4 and 2015 < int(digits) < 2100):
+        raise ReleaseSelectionError(
+            "fy", f'"{value}" is not a fiscal year (e.g. 2026)', code="invalid_parameter"
+        )
+    return int(digits)

@@ -1,0 +1,263 @@
+"""Is this code valid on a claim coded from this release? A stable reason and useful suggestions.
+
+Two facts are answered separately, as coders need them: the code exists in the release (as a
+header or a billable code) and it is billable there. When it is not valid, the reason says why in
+a word a program can act on, and the suggestions say what to use instead.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from codes.codeset import CodeSet, codeset_for
+from codes.icd10 import dotted, is_well_formed, undotted
+from codes.models import Code, Release
+
+OK = "ok"
+HEADER_NOT_BILLABLE = "header_not_billable"
+MISSING_SEVENTH_CHARACTER = "missing_seventh_character"
+INVALID_SEVENTH_CHARACTER = "invalid_seventh_character"
+MISSING_PLACEHOLDER_X = "missing_placeholder_x"
+DELETED = "deleted"
+NOT_IN_RELEASE = "not_in_release"
+MALFORMED = "malformed"
+
+REASONS = {
+    OK: "The code is billable in this release.",
+    HEADER_NOT_BILLABLE: "The code is a header: use one of the billable codes below it.",
+    MISSING_SEVENTH_CHARACTER: "The code needs a 7th character.",
+    INVALID_SEVENTH_CHARACTER: "That 7th character is not allowed for this code.",
+    MISSING_PLACEHOLDER_X: "The code needs placeholder X before its 7th character.",
+    DELETED: "The code was deleted before this release.",
+    NOT_IN_RELEASE: "The code does not exist in this release.",
+    MALFORMED: "This is not an ICD-10-CM code.",
+}
+
+# Suggestions listed per answer; the message gives the full count when there are more.
+MAX_SUGGESTIONS = 25
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    code: str  # undotted
+    title: str
+
+    @property
+    def dotted(self) -> str:
+        return dotted(self.code)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    input: str
+    code: str  # undotted, normalised; "" when malformed beyond repair
+    release: Release
+    exists: bool
+    billable: bool
+    reason: str
+    message: str
+    suggestions: list[Suggestion] = field(default_factory=list)
+    # Allowed 7th characters with their meaning, when one is needed or wrong.
+    seventh_characters: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def dotted(self) -> str:
+        return dotted(self.code) if self.code else ""
+
+    @property
+    def normalised(self) -> bool:
+        """True when the input was not already the canonical dotted form."""
+        return self.input != self.dotted
+
+    @property
+    def is_valid(self) -> bool:
+        return self.reason == OK
+
+
+def validate(text: str, release: Release) -> Verdict:
+    return validate_many([text], release)[0]
+
+
+def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
+    """Answer every code against one release: in memory, plus one query for absent codes."""
+    codeset = codeset_for(release)
+    codes = [undotted(text) for text in texts]
+    absent = {c for c in codes if is_well_formed(c) and c not in codeset}
+    elsewhere = _presence_elsewhere(absent, release) if absent else {}
+    return [
+        _verdict(text, code, release, codeset, elsewhere.get(code, []))
+        for text, code in zip(texts, codes, strict=True)
+    ]
+
+
+def _presence_elsewhere(codes: Iterable[str], release: Release) -> dict[str, list[Release]]:
+    """The other published releases each code exists in, oldest first (one query)."""
+    found: dict[str, list[Release]] = {}
+    rows = (
+        Code.objects.filter(code__in=list(codes), release__status=Release.Status.PUBLISHED)
+        .exclude(release=release)
+        .select_related("release")
+        .only("code", "release")
+        .order_by("release__effective_date")
+    )
+    for row in rows:
+        found.setdefault(row.code, []).append(row.release)
+    return found
+
+
+def _verdict(
+    text: str, code: str, release: Release, codeset: CodeSet, elsewhere: list[Release]
+) -> Verdict:
+    def answer(reason: str, message: str = "", **kwargs) -> Verdict:
+        exists = code in codeset
+        entry = codeset.get(code)
+        return Verdict(
+            input=text,
+            code=code if is_well_formed(code) else "",
+            release=release,
+            exists=exists,
+            billable=bool(entry and entry.is_billable),
+            reason=reason,
+            message=message or REASONS[reason],
+            **kwargs,
+        )
+
+    if not is_well_formed(code):
+        return answer(
+            MALFORMED,
+            f'"{text.strip()[:20]}" is not an ICD-10-CM code: a letter, then 2 to 6 letters or '
+            "digits (a dot after the third character is optional).",
+        )
+    entry = codeset.get(code)
+    if entry is not None and entry.is_billable:
+        return answer(OK, f"{dotted(code)} is billable in {release.label}.")
+    if entry is not None:
+        return _header(code, release, codeset, answer)
+    return _absent(code, release, codeset, elsewhere, answer)
+
+
+def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
+    completions = _seventh_completions(code, codeset)
+    if completions:
+        defined = codeset.seventh_characters_for(code)
+        return answer(
+            MISSING_SEVENTH_CHARACTER,
+            f"{dotted(code)} needs a 7th character: "
+            + ", ".join(dotted(c.code) for c in completions[:MAX_SUGGESTIONS])
+            + ".",
+            suggestions=completions[:MAX_SUGGESTIONS],
+            seventh_characters=defined[1] if defined else [],
+        )
+    below = [Suggestion(e.code, e.title) for e in codeset.billable_below(code)]
+    return answer(
+        HEADER_NOT_BILLABLE,
+        f"{dotted(code)} is a header in {release.label}, not valid on a claim; "
+        f"{_count(len(below), 'billable code')} below it.",
+        suggestions=below[:MAX_SUGGESTIONS],
+    )
+
+
+def _seventh_completions(code: str, codeset: CodeSet) -> list[Suggestion]:
+    """The billable codes that complete `code` with (placeholders and) a 7th character only."""
+    if len(code) > 6:
+        return []
+    stem = code.ljust(6, "X")
+    return [
+        Suggestion(e.code, e.title)
+        for e in codeset.descendants(code)
+        if e.is_billable and len(e.code) == 7 and e.code[:6] == stem
+    ]
+
+
+def _absent(
+    code: str, release: Release, codeset: CodeSet, elsewhere: list[Release], answer
+) -> Verdict:
+    padded = _placeholder_candidates(code, codeset)
+    if padded:
+        return answer(
+            MISSING_PLACEHOLDER_X,
+            f"{dotted(code)} needs placeholder X: did you mean "
+            + " or ".join(dotted(c.code) for c in padded)
+            + "?",
+            suggestions=padded,
+        )
+    if len(code) == 7:
+        completions = _seventh_completions(code[:6].rstrip("X"), codeset) or (
+            _seventh_completions(code[:6], codeset)
+        )
+        if completions:
+            defined = codeset.seventh_characters_for(completions[0].code[:6].rstrip("X"))
+            allowed = ", ".join(c.code[6] for c in completions)
+            return answer(
+                INVALID_SEVENTH_CHARACTER,
+                f"{code[6]} is not a 7th character of {dotted(code[:6])}; allowed: {allowed}.",
+                suggestions=completions[:MAX_SUGGESTIONS],
+                seventh_characters=defined[1] if defined else [],
+            )
+    earlier = [r for r in elsewhere if r.effective_date < release.effective_date]
+    if earlier:
+        successors = successors_of(code, codeset)
+        return answer(
+            DELETED,
+            f"{dotted(code)} was valid until {earlier[-1].label} and is not in {release.label}"
+            + (
+                "; it was replaced by " + ", ".join(s.dotted for s in successors) + "."
+                if successors
+                else "."
+            ),
+            suggestions=successors,
+        )
+    later = [r for r in elsewhere if r.effective_date > release.effective_date]
+    closest = closest_codes(code, codeset)
+    message = f"{dotted(code)} does not exist in {release.label}"
+    if later:
+        message += f"; it exists from {later[0].label} on"
+    return answer(NOT_IN_RELEASE, message + ".", suggestions=closest)
+
+
+def _placeholder_candidates(code: str, codeset: CodeSet) -> list[Suggestion]:
+    """Codes that are `code` with placeholder X inserted: W19A -> W19XXXA, T4501A -> T450X1A."""
+    if not 4 <= len(code) < 7:
+        return []
+    stem, seventh = code[:-1], code[-1]
+    missing = 6 - len(stem)
+    found = []
+    # Placeholders go after the category (position 3 or later) and before the 7th character.
+    for positions in combinations(range(3, 7), missing):
+        candidate = list(stem)
+        for position in positions:
+            candidate.insert(position, "X")
+        full = "".join(candidate) + seventh
+        entry = codeset.get(full)
+        if len(full) == 7 and entry is not None and entry.is_billable:
+            found.append(Suggestion(full, entry.title))
+    return list({s.code: s for s in found}.values())
+
+
+def successors_of(code: str, codeset: CodeSet) -> list[Suggestion]:
+    """New codes that took over a deleted code, from the hierarchy: the billable codes below its
+    nearest surviving ancestor, keeping the same 7th character (T78.07XA -> T78.070A, ...)."""
+    ancestor = codeset.nearest_existing_prefix(code)
+    if ancestor is None:
+        return []
+    below = codeset.billable_below(ancestor)
+    if len(code) == 7 and any(e.code.endswith(code[6]) and len(e.code) == 7 for e in below):
+        below = [e for e in below if len(e.code) == 7 and e.code.endswith(code[6])]
+    return [Suggestion(e.code, e.title) for e in below[:MAX_SUGGESTIONS]]
+
+
+def closest_codes(code: str, codeset: CodeSet) -> list[Suggestion]:
+    """The nearest existing code and the codes just below it."""
+    ancestor = codeset.nearest_existing_prefix(code)
+    if ancestor is None:
+        category = codeset.with_prefix(code[:2])[:10]
+        return [Suggestion(c, codeset.entries[c].title) for c in category]
+    entry = codeset.entries[ancestor]
+    nearby = [Suggestion(ancestor, entry.title)]
+    for child in codeset.children.get(ancestor, [])[: MAX_SUGGESTIONS - 1]:
+        nearby.append(Suggestion(child, codeset.entries[child].title))
+    return nearby
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

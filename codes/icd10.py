@@ -16,6 +16,19 @@ def undotted(text: str) -> str:
     return text.strip().upper().replace(".", "")
 
 
+# What a person or a program may type for a code: a dot only after the category (Z53.01).
+CODE_INPUT_RE = re.compile(r"([A-Za-z][0-9A-Za-z]{2})\.?([0-9A-Za-z]{0,4})")
+
+
+def parse_code_input(text: str) -> str | None:
+    """The undotted code for an input form ("z53.01", "Z5301 "), or None if it cannot be one."""
+    match = CODE_INPUT_RE.fullmatch(text.strip())
+    if match is None or text.strip().endswith("."):
+        return None
+    code = (match[1] + match[2]).upper()
+    return code if is_well_formed(code) else None
+
+
 def is_well_formed(code: str) -> bool:
     """True for an undotted code of the ICD-10-CM shape (it may still not exist)."""
     return UNDOTTED_CODE_RE.fullmatch(code) is not None

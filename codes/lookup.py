@@ -62,7 +62,7 @@ class HistoryRow:
 def find_code(release: Release, text: str) -> Code | None:
     return (
         Code.objects.filter(release=release, code=undotted(text))
-        .select_related("chapter", "section")
+        .select_related("release", "chapter", "section")
         .first()
     )
 

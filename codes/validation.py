@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from codes.codeset import CodeSet, codeset_for
-from codes.icd10 import dotted, is_well_formed, undotted
+from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, Release
 
 OK = "ok"
@@ -81,8 +81,8 @@ def validate(text: str, release: Release) -> Verdict:
 def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
     """Answer every code against one release: in memory, plus one query for absent codes."""
     codeset = codeset_for(release)
-    codes = [undotted(text) for text in texts]
-    absent = {c for c in codes if is_well_formed(c) and c not in codeset}
+    codes = [parse_code_input(text) or "" for text in texts]
+    absent = {c for c in codes if c and c not in codeset}
     elsewhere = _presence_elsewhere(absent, release) if absent else {}
     return [
         _verdict(text, code, release, codeset, elsewhere.get(code, []))
@@ -113,7 +113,7 @@ def _verdict(
         entry = codeset.get(code)
         return Verdict(
             input=text,
-            code=code if is_well_formed(code) else "",
+            code=code,
             release=release,
             exists=exists,
             billable=bool(entry and entry.is_billable),
@@ -122,7 +122,7 @@ def _verdict(
             **kwargs,
         )
 
-    if not is_well_formed(code):
+    if not code:
         return answer(
             MALFORMED,
             f'"{text.strip()[:20]}" is not an ICD-10-CM code: a letter, then 2 to 6 letters or '

@@ -1,0 +1,112 @@
+"""What a code page or API answer knows about one code: path, family, notes, history."""
+
+import datetime
+
+import pytest
+
+from codes.lookup import BECAME_HEADER, DELETED, code_detail, code_history, find_code
+from codes.models import Release
+from codes.selection import ReleaseSelectionError, select_release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fy2026():
+    return Release.objects.get(label="FY2026")
+
+
+def test_z53_has_its_family_and_inherits_section_and_chapter_notes(fy2026):
+    detail = code_detail(find_code(fy2026, "z53"))
+    assert detail.is_header
+    assert detail.ancestors == []
+    assert [c.dotted for c in detail.children] == [
+        "Z53.0",
+        "Z53.1",
+        "Z53.2",
+        "Z53.3",
+        "Z53.8",
+        "Z53.9",
+    ]
+    assert (detail.descendant_count, detail.billable_descendant_count) == (15, 12)
+    assert len(detail.billable_below) == 12
+    origins = [(n.origin, n.origin_code) for n in detail.notes]
+    assert ("section", "Z40-Z53") in origins
+    assert ("chapter", "21") in origins
+    assert origins.index(("section", "Z40-Z53")) < origins.index(("chapter", "21"))
+    assert all(n.inherited for n in detail.notes)
+
+
+def test_a_subcode_has_its_ancestors_in_order_and_its_own_notes_first(fy2026):
+    detail = code_detail(find_code(fy2026, "E08.3211"))
+    assert [a.dotted for a in detail.ancestors] == ["E08", "E08.3", "E08.32", "E08.321"]
+    own = [n for n in detail.notes if not n.inherited]
+    assert all(n.origin_code == "E083211" for n in own)
+    assert detail.notes[: len(own)] == own
+
+
+def test_the_seventh_character_table_comes_from_the_nearest_definition(fy2026):
+    detail = code_detail(find_code(fy2026, "S72.001"))
+    assert detail.seventh_characters_from == "S72"
+    characters = [n.character for n in detail.seventh_characters if n.character]
+    assert characters[:3] == ["A", "B", "C"]
+    assert code_detail(find_code(fy2026, "T07")).seventh_characters_from == "T07"
+
+
+def test_a_code_page_needs_a_handful_of_queries(fy2026, django_assert_max_num_queries):
+    code_detail(find_code(fy2026, "Z53"))  # warm the release's code set
+    with django_assert_max_num_queries(7):
+        code = find_code(fy2026, "S72.001")
+        code_detail(code)
+        code_history(code.code)
+
+
+def test_history_tells_when_a_code_became_a_header_or_was_deleted():
+    g35 = code_history("G35")
+    assert [(r.release.label, r.is_billable, r.events) for r in g35] == [
+        ("FY2025", True, []),
+        ("FY2026", False, [BECAME_HEADER]),
+    ]
+    t78 = code_history("T7807XA")
+    assert [(r.present, r.events) for r in t78] == [(True, []), (False, [DELETED])]
+
+
+def test_history_shows_a_revised_title_old_and_new():
+    revised = (
+        Release.objects.get(label="FY2026").changes.filter(change="revised", is_billable=True)
+    ).first()
+    [_, fy2026] = code_history(revised.code)
+    assert "revised" in fy2026.events
+    assert fy2026.old_title == revised.old_long_title != fy2026.title
+
+
+def test_release_selection_reads_fy_date_and_label():
+    assert select_release({}).release.label == "FY2026"
+    assert select_release({"fy": "2025"}).release.label == "FY2025"
+    assert select_release({"fy": "FY25"}).release.label == "FY2025"
+    assert select_release({"date": "2025-11-01"}).release.label == "FY2026"
+    assert select_release({"release": "fy2025"}).release.label == "FY2025"
+    assert Release.objects.in_force_on(datetime.date(2025, 9, 30)).label == "FY2025"
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "code"),
+    [
+        ({"fy": "20x6"}, "fy", "invalid_parameter"),
+        ({"fy": "2030"}, "fy", "release_not_found"),
+        ({"date": "2025-13-01"}, "date", "invalid_parameter"),
+        ({"date": "2020-01-01"}, "date", "release_not_found"),
+        ({"release": "FY1999"}, "release", "release_not_found"),
+    ],
+)
+def test_release_selection_names_the_wrong_field(params, field, code):
+    with pytest.raises(ReleaseSelectionError) as error:
+        select_release(params)
+    assert (error.value.field, error.value.code) == (field, code)
+
+
+def test_drafts_are_never_selected():
+    Release.objects.filter(label="FY2026").update(status=Release.Status.DRAFT)
+    assert select_release({}).release.label == "FY2025"
+    with pytest.raises(ReleaseSelectionError):
+        select_release({"release": "FY2026"})

@@ -1,0 +1,192 @@
+"""The upload form of "Import a release": every check that can be made before storing a byte.
+
+Checks, in order: number and size of the files; the same files already imported; what
+read_sources checks (types by content, zip safety: paths, member count, sizes, ratio; members
+found by role); the fiscal year and effective date; a published release or a label in the way.
+"""
+
+import datetime
+import hashlib
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
+from django.utils.html import format_html
+
+from codes.fiscal import default_label
+from codes.importer import sources as roles
+from codes.importer.errors import ImportFileError
+from codes.importer.run import release_date
+from codes.importer.sources import read_sources
+from codes.models import Release
+
+MAX_FILES = 10
+_XML_VERSION = re.compile(rb"<version>\s*(\d{4})\s*</version>")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input: the Code Descriptions zip, the tabular XML (or its zip)..."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None) -> list[UploadedFile]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def human_size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+
+
+class ImportReleaseForm(forms.Form):
+    files = MultipleFileField(
+        help_text=(
+            "The files exactly as CMS/CDC publish them: the Code Descriptions zip and the tabular "
+            "XML (or its zip). Select several at once."
+        )
+    )
+    fiscal_year = forms.IntegerField(
+        required=False,
+        min_value=2016,
+        max_value=2100,
+        help_text="Leave empty to read it from the file names.",
+    )
+    effective_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty for October 1, or the date the names give (an April 1 update).",
+    )
+    label = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text='Leave empty for "FY2026" or "FY2026 April 1 update".',
+    )
+
+    # Set by clean(): what the view hands to ImportRun.objects.start().
+    uploads: list[tuple[str, bytes]]
+    release_fiscal_year: int
+    release_effective_date: datetime.date
+    release_label: str
+
+    def clean_files(self) -> list[UploadedFile]:
+        files = self.cleaned_data["files"]
+        if len(files) > MAX_FILES:
+            raise forms.ValidationError(
+                f"{len(files)} files were given; a release takes at most {MAX_FILES}."
+            )
+        limit = settings.IMPORT_MAX_FILE_SIZE
+        too_big = [f for f in files if f.size > limit]
+        if too_big:
+            raise forms.ValidationError(
+                [
+                    f"{f.name} is {human_size(f.size)}, more than the {human_size(limit)} "
+                    "allowed for one file."
+                    for f in too_big
+                ]
+            )
+        return files
+
+    def file_summary(self) -> list[dict]:
+        """Names, SHA-256 and sizes of what was sent, for the audit even when refused."""
+        summary = []
+        for f in self.files.getlist("files"):
+            digest = hashlib.sha256()
+            for chunk in f.chunks():
+                digest.update(chunk)
+            summary.append({"name": f.name, "sha256": digest.hexdigest(), "size": f.size})
+        return summary
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        files = cleaned.get("files")
+        if not files or self.has_error("fiscal_year") or self.has_error("effective_date"):
+            return cleaned
+        uploads = []
+        for f in files:
+            f.seek(0)
+            uploads.append((f.name, f.read()))
+        self._refuse_same_files_again(uploads)
+        try:
+            sources = read_sources(uploads)
+            if sources.get(roles.ORDER) is None and sources.get(roles.TABULAR) is None:
+                raise ImportFileError(
+                    "neither an order file (icd10cm_order_YYYY.txt, in the Code Descriptions "
+                    "zip) nor a tabular XML is among the files: nothing says which codes exist"
+                )
+            fiscal_year, effective_date = release_date(
+                sources,
+                fiscal_year=cleaned.get("fiscal_year"),
+                effective_date=cleaned.get("effective_date"),
+                xml_version=_xml_version(sources),
+            )
+        except ImportFileError as error:
+            raise forms.ValidationError(f"Refused, nothing was stored: {error}") from None
+        label = cleaned.get("label") or default_label(fiscal_year, effective_date)
+        self._refuse_clashing_release(effective_date, label)
+        self.uploads = uploads
+        self.release_fiscal_year = fiscal_year
+        self.release_effective_date = effective_date
+        self.release_label = label
+        return cleaned
+
+    def _refuse_same_files_again(self, uploads: list[tuple[str, bytes]]) -> None:
+        sha256s = {hashlib.sha256(data).hexdigest() for _, data in uploads}
+        existing = Release.objects.imported_from(sha256s).first()
+        if existing is not None:
+            raise forms.ValidationError(
+                format_html(
+                    'These files (same SHA-256) were already imported as <a href="{}">{}</a> '
+                    "({}); nothing was stored. Delete that release first to import them again.",
+                    reverse("admin:codes_release_preview", args=[existing.pk]),
+                    existing.label,
+                    existing.get_status_display().lower(),
+                )
+            )
+
+    def _refuse_clashing_release(self, effective_date: datetime.date, label: str) -> None:
+        for existing in Release.objects.filter(
+            effective_date=effective_date
+        ) | Release.objects.filter(label=label):
+            link = reverse("admin:codes_release_preview", args=[existing.pk])
+            if existing.effective_date != effective_date:
+                raise forms.ValidationError(
+                    format_html(
+                        'The label "{}" is taken by <a href="{}">{}</a> (effective {}): give '
+                        "another label.",
+                        label,
+                        link,
+                        existing.label,
+                        existing.effective_date,
+                    )
+                )
+            if existing.is_published:
+                raise forms.ValidationError(
+                    format_html(
+                        '<a href="{}">{}</a> (effective {}) is published: unpublish it first to '
+                        "replace it. Nothing was stored.",
+                        link,
+                        existing.label,
+                        existing.effective_date,
+                    )
+                )
+
+
+def _xml_version(sources) -> str | None:
+    """The <version> near the top of the tabular XML, without parsing 10 MB of it."""
+    tabular = sources.get(roles.TABULAR)
+    if tabular is None:
+        return None
+    match = _XML_VERSION.search(tabular.data[:65536])
+    return match.group(1).decode() if match else None

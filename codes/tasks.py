@@ -1,0 +1,114 @@
+"""Background tasks (django-tasks): the import an admin upload queues, run by a worker.
+
+The task gets a plain run id, never a model instance: the ImportRun row holds the files'
+whereabouts and is where the worker reports its stage, its progress and its heartbeat.
+"""
+
+import logging
+import time
+
+from django.db import connection
+from django_tasks import task
+
+from codes.importer.errors import ImportFileError
+from codes.importer.run import import_release
+from codes.models import AuditEvent, ImportRun
+
+logger = logging.getLogger(__name__)
+
+# Where each message of import_release() and the loader puts the progress bar, by its start.
+_PERCENT_BY_STAGE = (
+    ("Reading", 5),
+    ("Parsing the tabular XML", 10),
+    ("No tabular XML: placing", 45),
+    ("No tabular XML", 10),
+    ("Parsing the order file", 40),
+    ("Cross-checking", 50),
+    ("Writing", 60),
+    ("Comparing", 85),
+)
+
+
+@task()
+def run_import(run_id: int) -> str:
+    """Import the files of one ImportRun; the outcome is written on the run, and audited."""
+    run = ImportRun.objects.get(pk=run_id)
+    if not run.claim():
+        return f"import #{run_id} was no longer queued ({run.status})"
+    execute_import(run)
+    return run.status
+
+
+def execute_import(run: ImportRun) -> None:
+    """Run the one importer on the stored files, then remove them whatever the outcome."""
+    actor = run.created_by_name
+    try:
+        release = import_release(
+            run.read_files(),
+            fiscal_year=run.fiscal_year,
+            effective_date=run.effective_date,
+            label=run.label,
+            imported_by=f"{actor} (admin import #{run.pk})",
+            progress=_Progress(run),
+        )
+    except ImportFileError as error:
+        run.fail(f"Import refused, nothing was stored: {error}")
+        AuditEvent.record(
+            AuditEvent.Action.IMPORT,
+            actor=actor,
+            outcome=AuditEvent.Outcome.FAILED,
+            message=run.messages[-1],
+            release_label=run.label,
+            import_run=run,
+        )
+    except Exception as error:
+        logger.exception("import #%s failed", run.pk)
+        run.fail(
+            "The import stopped on an unexpected error, nothing was stored: "
+            f"{type(error).__name__}: {error}"
+        )
+        AuditEvent.record(
+            AuditEvent.Action.IMPORT,
+            actor=actor,
+            outcome=AuditEvent.Outcome.FAILED,
+            message=run.messages[-1],
+            release_label=run.label,
+            import_run=run,
+        )
+    else:
+        run.succeed(release)
+        AuditEvent.record(
+            AuditEvent.Action.IMPORT,
+            actor=actor,
+            message=run.messages[-1],
+            release=release,
+            import_run=run,
+        )
+    finally:
+        run.delete_files()
+
+
+class _Progress:
+    """The progress callback: logs each message on the run and reports it as the heartbeat.
+
+    Inside the loader's transaction nothing is written: the row would only change at the
+    commit, and the lock taken on it meanwhile would make the status page wait.
+    """
+
+    def __init__(self, run: ImportRun) -> None:
+        self.run = run
+        self.started = time.monotonic()
+        self.percent = 0
+        self.depth = len(connection.atomic_blocks)
+
+    def __call__(self, message: str) -> None:
+        for start, percent in _PERCENT_BY_STAGE:
+            if message.startswith(start):
+                self.percent = max(self.percent, percent)
+                break
+        else:
+            self.percent = min(self.percent + 2, 95)
+        self.run.messages.append(f"{time.monotonic() - self.started:5.1f}s {message}")
+        if len(connection.atomic_blocks) > self.depth:
+            return
+        self.run.report(message, self.percent)

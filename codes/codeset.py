@@ -1,18 +1,26 @@
 """An in-memory index of one release's codes, for answers that walk the tree many times.
 
 Validation of 10,000 codes, family counts and "closest codes" all ask the same questions of the
-same 100,000 rows: reading them once per process (two queries) and answering from dicts beats
+same 100,000 rows: reading them once per process (three queries) and answering from dicts beats
 thousands of queries. A published release never changes, so the index is cached by release id
 and import time; a re-imported release gets a new index.
+
+The index also holds CMS's conversion table read backwards (previous code -> current codes):
+the table imported with the release, else the one of the nearest later published release (each
+table lists every change since FY2016). A table imported with a later release after the index
+was built is seen once the process restarts.
 """
 
 import bisect
+import gc
 import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.db.models import Exists, OuterRef, Q
+
 from codes.icd10 import prefix_upper_bound
-from codes.models import Code, Note, Release
+from codes.models import Code, ConversionEntry, Note, Release
 
 # Two published releases per fiscal year at most are hot; keep a few, drop the oldest.
 CACHED_RELEASES = 6
@@ -34,6 +42,11 @@ class CodeSet:
     children: dict[str, list[str]]  # in tabular order
     # Codes whose <sevenChrDef> is their own: code -> [(character, text)] in order.
     seventh_characters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # The conversion table read backwards: previous code -> current codes, in table order;
+    # and its code ranges ("H02.101-H02.106") as (first, last, current code).
+    replaced_by: dict[str, list[str]] = field(default_factory=dict)
+    replaced_by_range: list[tuple[str, str, str]] = field(default_factory=list)
+    conversion_release_id: int | None = None  # whose table it is; None without one
 
     def get(self, code: str) -> Entry | None:
         return self.entries.get(code)
@@ -76,6 +89,19 @@ class CodeSet:
                 return candidate, self.seventh_characters[candidate]
         return None
 
+    def converted_to(self, code: str) -> list[str] | None:
+        """The codes the conversion table says took over `code` (exact entries first, else the
+        code ranges that hold it); None when no conversion table applies to the release."""
+        if self.conversion_release_id is None:
+            return None
+        if code in self.replaced_by:
+            return list(self.replaced_by[code])
+        return [
+            current
+            for first, last, current in self.replaced_by_range
+            if first <= code and code[: len(last)] <= last
+        ]
+
     def nearest_existing_prefix(self, code: str) -> str | None:
         for length in range(len(code), 2, -1):
             if code[:length] in self.entries:
@@ -98,6 +124,11 @@ def codeset_for(release: Release) -> CodeSet:
                 while len(_cache) >= CACHED_RELEASES:
                     _cache.pop(next(iter(_cache)))
                 _cache[key] = codeset
+                # ~200,000 long-lived objects: moved out of the cyclic collector's sight, they
+                # no longer make each full collection (validating 10,000 codes triggers some)
+                # walk them all. Reference counting still frees an index dropped from the cache.
+                gc.collect()
+                gc.freeze()
     return codeset
 
 
@@ -130,4 +161,37 @@ def _build(release: Release) -> CodeSet:
         sorted_codes=sorted(entries),
         children=children,
         seventh_characters=seventh,
+        **_conversion(release),
     )
+
+
+def _conversion(release: Release) -> dict:
+    """The conversion table that applies to the release, read backwards (one query)."""
+    owner = (
+        Release.objects.filter(
+            Q(pk=release.pk)
+            | Q(status=Release.Status.PUBLISHED, effective_date__gt=release.effective_date)
+        )
+        .filter(Exists(ConversionEntry.objects.filter(release=OuterRef("pk"))))
+        .order_by("effective_date")
+        .values("pk")[:1]
+    )
+    rows = ConversionEntry.objects.filter(release__in=owner).values_list(
+        "release_id", "current_code", "previous_code", "previous_code_last"
+    )
+    replaced_by: dict[str, list[str]] = {}
+    ranges: list[tuple[str, str, str]] = []
+    owner_id = None
+    for release_id, current, previous, previous_last in rows.order_by("sequence"):
+        owner_id = release_id
+        if not previous_last:
+            replaced_by.setdefault(previous, []).append(current)
+        elif len(previous) > 3:
+            # A code range is an equivalence; a range of categories ("a code from T36-T50")
+            # is a code used alongside, never a code replaced, so it names no successor.
+            ranges.append((previous, previous_last, current))
+    return {
+        "replaced_by": replaced_by,
+        "replaced_by_range": ranges,
+        "conversion_release_id": owner_id,
+    }

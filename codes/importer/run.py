@@ -12,6 +12,7 @@ from codes.fiscal import default_label, fiscal_year_of, fiscal_year_start
 from codes.importer import sources as roles
 from codes.importer.addenda import parse_addenda_summary
 from codes.importer.codes_file import parse_codes_file
+from codes.importer.conversion_table import ConversionRow, parse_conversion_table
 from codes.importer.errors import ImportFileError
 from codes.importer.loader import Progress, load_release
 from codes.importer.order_file import parse_order_file
@@ -22,6 +23,7 @@ from codes.importer.release_data import (
     ReleaseData,
     SectionRow,
     build_release_data,
+    check_codes_file,
 )
 from codes.importer.sources import ReleaseSources, read_sources
 from codes.importer.tabular_xml import parse_tabular_xml
@@ -43,10 +45,14 @@ def import_release(
     sources = read_sources(files)
     order = sources.get(roles.ORDER)
     tabular = sources.get(roles.TABULAR)
+    if order is None and tabular is None:
+        raise ImportFileError(
+            "no order file and no tabular XML among the files: nothing says which codes exist"
+        )
 
     progress("Parsing the tabular XML" if tabular else "No tabular XML")
     parsed_tabular = parse_tabular_xml(tabular.data, filename=tabular.name) if tabular else None
-    fiscal_year, effective_date = _release_date(
+    fiscal_year, effective_date = release_date(
         sources,
         fiscal_year=fiscal_year,
         effective_date=effective_date,
@@ -57,9 +63,20 @@ def import_release(
     progress("Parsing the order file" if order else "No order file")
     parsed_order = parse_order_file(order.data, filename=order.name) if order else None
     codes = sources.get(roles.CODES)
-    parsed_codes = parse_codes_file(codes.data, filename=codes.name) if codes else None
+    codes_check = None
+    if codes is not None:
+        listed = parsed_order or parsed_tabular.codes
+        codes_check = check_codes_file(
+            {entry.code for entry in listed if entry.is_billable},
+            parse_codes_file(codes.data, filename=codes.name),
+            codes.name,
+        )
     addenda = sources.get(roles.ORDER_ADDENDA)
     summary = parse_addenda_summary(addenda.data, filename=addenda.name) if addenda else None
+    table = sources.get(roles.CONVERSION_TABLE)
+    if table is not None:
+        progress("Parsing the conversion table")
+    conversion = parse_conversion_table(table.data, filename=table.name) if table else []
 
     previous = None
     if parsed_tabular is None:
@@ -76,17 +93,25 @@ def import_release(
     data = build_release_data(
         order=parsed_order,
         order_name=order.name if order else "",
-        codes=parsed_codes,
-        codes_name=codes.name if codes else "",
         tabular=parsed_tabular,
         tabular_name=tabular.name if tabular else "",
         previous=previous,
     )
+    if codes_check is not None:
+        data.checks.append(codes_check)
     report = {
         "files": {role: member.name for role, member in sources.members.items()},
         "ignored": list(sources.ignored),
         "addenda": asdict(summary) if summary else None,
     }
+    if table is not None:
+        report["conversion_table"] = _check_conversion_table(
+            conversion,
+            data,
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            name=table.name,
+        )
     return load_release(
         data,
         fiscal_year=fiscal_year,
@@ -98,17 +123,57 @@ def import_release(
         publish=publish,
         replace=replace,
         progress=progress,
+        conversion=conversion,
     )
 
 
-def _release_date(
+def _check_conversion_table(
+    rows: Sequence[ConversionRow],
+    data: ReleaseData,
+    *,
+    fiscal_year: int,
+    effective_date: datetime.date,
+    name: str,
+) -> dict:
+    """Refuse a conversion table of another release: it must not know later changes, and the
+    codes it says took effect in this release must be in it."""
+    later = next((row for row in rows if row.effective_date > effective_date), None)
+    if later is not None:
+        raise ImportFileError(
+            f"the conversion table has {later.current_code} effective {later.effective_date}, "
+            f"after this release (effective {effective_date}): it belongs to a later release",
+            file=name,
+            element=f'sheet "{later.sheet}", row {later.row}',
+        )
+    codes = {row.code for row in data.codes}
+    missing = [
+        row for row in rows if row.fiscal_year == fiscal_year and row.current_code not in codes
+    ]
+    if missing:
+        raise ImportFileError(
+            f"the conversion table lists {len(missing)} codes new in FY{fiscal_year} that are "
+            "not in the release, first "
+            + ", ".join(f"{row.current_code} (row {row.row})" for row in missing[:10]),
+            file=name,
+        )
+    return {
+        "file": name,
+        "rows": len(rows),
+        "new_in_release": sum(row.fiscal_year == fiscal_year for row in rows),
+    }
+
+
+def release_date(
     sources: ReleaseSources,
     *,
     fiscal_year: int | None,
     effective_date: datetime.date | None,
     xml_version: str | None,
 ) -> tuple[int, datetime.date]:
-    """Fiscal year and effective date: given by the operator, else read from the file names."""
+    """Fiscal year and effective date: given by the operator, else read from the file names.
+
+    Also the admin's upload form's check, before anything is stored or queued.
+    """
     detected = sources.fiscal_year
     if detected is None and xml_version and xml_version.isdigit():
         detected = int(xml_version)

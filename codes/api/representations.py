@@ -1,0 +1,204 @@
+"""Answers as plain dicts, in the shapes codes.api.serializers describes.
+
+Codes are always given dotted (the canonical form, `code`) and undotted (`code_undotted`).
+"""
+
+import datetime
+
+from codes.icd10 import dotted, parse_code_input
+from codes.lookup import CodeDetail, HistoryRow
+from codes.models import Code, CodeChange, Release
+from codes.validation import Suggestion, Verdict
+
+
+def release_ref(release: Release | None) -> dict | None:
+    if release is None:
+        return None
+    return {
+        "label": release.label,
+        "fiscal_year": release.fiscal_year,
+        "effective_date": release.effective_date.isoformat(),
+    }
+
+
+def release_counts(release: Release) -> dict:
+    return {
+        "entries": release.entry_count,
+        "billable": release.billable_count,
+        "headers": release.header_count,
+        "chapters": release.chapter_count,
+        "sections": release.section_count,
+        "notes": release.note_count,
+    }
+
+
+def code_ref(code: Code) -> dict:
+    return {
+        "code": code.dotted,
+        "code_undotted": code.code,
+        "title": code.long_title,
+        "billable": code.is_billable,
+    }
+
+
+def code_summary(code: Code) -> dict:
+    """A search result; the code's chapter and section must be selected with it."""
+    return {
+        **code_ref(code),
+        "short_title": code.short_title,
+        "kind": code.kind,
+        "chapter": code.chapter.number if code.chapter_id else None,
+        "section": code.section.section_id if code.section_id else None,
+    }
+
+
+def suggestion(item: Suggestion) -> dict:
+    return {"code": item.dotted, "code_undotted": item.code, "title": item.title}
+
+
+def code_detail(detail: CodeDetail, *, text: str) -> dict:
+    code = detail.code
+    chapter, section = code.chapter, code.section
+    seventh = None
+    if detail.seventh_characters_from:
+        seventh = {
+            "defined_at": dotted(detail.seventh_characters_from),
+            "notes": [n.text for n in detail.seventh_characters if not n.character],
+            "characters": [
+                {"character": n.character, "meaning": n.text}
+                for n in detail.seventh_characters
+                if n.character
+            ],
+        }
+    return {
+        "release": release_ref(detail.release),
+        "input": text,
+        "normalised": text != code.dotted,
+        "code": code.dotted,
+        "code_undotted": code.code,
+        "title": code.long_title,
+        "short_title": code.short_title,
+        "billable": code.is_billable,
+        "kind": code.kind,
+        "exists": True,
+        "chapter": {
+            "number": chapter.number,
+            "title": chapter.title,
+            "first_code": chapter.first_code,
+            "last_code": chapter.last_code,
+        }
+        if chapter is not None
+        else None,
+        "section": {
+            "id": section.section_id,
+            "title": section.title,
+            "first_code": section.first_code,
+            "last_code": section.last_code,
+        }
+        if section is not None
+        else None,
+        "parent": code_ref(detail.ancestors[-1]) if detail.ancestors else None,
+        "ancestors": [code_ref(c) for c in detail.ancestors],
+        "children": [code_ref(c) for c in detail.children],
+        "descendant_count": detail.descendant_count,
+        "billable_descendant_count": detail.billable_descendant_count,
+        "billable_below": [code_ref(c) for c in detail.billable_below],
+        "notes": [
+            {
+                "kind": item.note.kind,
+                "kind_label": item.note.get_kind_display(),
+                "text": item.note.text,
+                "origin": item.origin,
+                "origin_code": dotted(item.origin_code)
+                if item.origin == "code"
+                else item.origin_code,
+                "inherited": item.inherited,
+            }
+            for item in detail.notes
+        ],
+        "seventh_characters": seventh,
+    }
+
+
+def history_row(row: HistoryRow) -> dict:
+    return {
+        "release": release_ref(row.release),
+        "present": row.present,
+        "billable": row.is_billable,
+        "title": row.title,
+        "events": row.events,
+        "old_title": row.old_title,
+    }
+
+
+def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[dict]:
+    """Many verdicts: written for 10,000 at a time (one release object per release, shared
+    empty lists), since building the answer costs as much as validating."""
+    refs: dict[int, dict | None] = {}
+    empty: tuple = ()
+    answers = []
+    for item, day in zip(items, days, strict=True):
+        release = item.release
+        ref = refs.get(release.pk)
+        if ref is None:
+            ref = refs[release.pk] = release_ref(release)
+        code = item.code
+        shown = dotted(code) if code else ""
+        answers.append(
+            {
+                "input": item.input,
+                "code": shown,
+                "code_undotted": code,
+                "normalised": item.input != shown,
+                "exists": item.exists,
+                "billable": item.billable,
+                "reason": item.reason,
+                "message": item.message,
+                "suggestions": [suggestion(s) for s in item.suggestions]
+                if item.suggestions
+                else empty,
+                "seventh_characters": [
+                    {"character": character, "meaning": meaning}
+                    for character, meaning in item.seventh_characters
+                ]
+                if item.seventh_characters
+                else empty,
+                "release": ref,
+                "date": day.isoformat() if day else None,
+            }
+        )
+    return answers
+
+
+def no_release_verdict(text: str, *, day: datetime.date, reason: str, message: str) -> dict:
+    """An item whose date of service no published release covers."""
+    code = parse_code_input(text) or ""
+    return {
+        "input": text,
+        "code": dotted(code) if code else "",
+        "code_undotted": code,
+        "normalised": text != (dotted(code) if code else ""),
+        "exists": False,
+        "billable": False,
+        "reason": reason,
+        "message": message,
+        "suggestions": [],
+        "seventh_characters": [],
+        "release": None,
+        "date": day.isoformat(),
+    }
+
+
+def change(item: CodeChange, *, successors: list[Suggestion], source: str) -> dict:
+    return {
+        "code": dotted(item.code),
+        "code_undotted": item.code,
+        "change": item.change,
+        "billable": item.is_billable,
+        "old_title": item.old_long_title,
+        "new_title": item.new_long_title,
+        "old_short_title": item.old_short_title,
+        "new_short_title": item.new_short_title,
+        "successors": [suggestion(s) for s in successors],
+        "successors_source": source,
+    }

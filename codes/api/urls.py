@@ -1,0 +1,38 @@
+"""/api/v1/: releases, codes, search, autocomplete, validation, changes and downloads."""
+
+from django.urls import path, re_path
+
+from codes.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("releases/", views.ReleaseListView.as_view(), name="release-list"),
+    path("releases/<str:label>/", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path(
+        "releases/<str:label>/changes/",
+        views.ReleaseChangesView.as_view(),
+        name="release-changes",
+    ),
+    path(
+        "releases/<str:label>/changes.csv",
+        views.ReleaseChangesCSVView.as_view(),
+        name="release-changes-csv",
+    ),
+    path(
+        "releases/<str:label>/download.csv",
+        views.ReleaseDownloadCSVView.as_view(),
+        name="release-download-csv",
+    ),
+    path(
+        "releases/<str:label>/download.json",
+        views.ReleaseDownloadJSONView.as_view(),
+        name="release-download-json",
+    ),
+    path("codes/", views.CodeListView.as_view(), name="code-list"),
+    path("codes/<str:code>/", views.CodeDetailView.as_view(), name="code-detail"),
+    path("codes/<str:code>/history/", views.CodeHistoryView.as_view(), name="code-history"),
+    path("autocomplete/", views.AutocompleteView.as_view(), name="autocomplete"),
+    path("validate/", views.ValidateView.as_view(), name="validate"),
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
+]

@@ -1,0 +1,140 @@
+"""API behaviour shared by every endpoint: rate limits, tokens, CORS, errors, the schema."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from codes.api import views
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def rate_limits(settings):
+    cache.clear()
+    settings.API_ANON_RATE = "3/minute"
+    settings.API_USER_RATE = "6/minute"
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def token():
+    user = User.objects.create_user("ehr-vendor")
+    return Token.objects.create(user=user).key
+
+
+def test_anonymous_callers_are_throttled_with_retry_after(api, rate_limits):
+    for _ in range(3):
+        assert api.get("/api/v1/codes/Z53/").status_code == 200
+    response = api.get("/api/v1/codes/Z53/")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    error = response.json()["error"]
+    assert error["code"] == "throttled"
+    assert "Cache-Control" not in response
+    assert api.post("/api/v1/validate/", {"codes": ["Z53"]}, format="json").status_code == 429
+    assert api.get("/fhir/metadata").status_code == 429
+
+
+def test_a_token_gets_the_higher_rate(api, rate_limits, token):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    for _ in range(6):
+        assert api.get("/api/v1/autocomplete/?q=Z53").status_code == 200
+    assert api.get("/api/v1/autocomplete/?q=Z53").status_code == 429
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(api, rate_limits):
+    for number in range(4):
+        response = api.get("/api/v1/releases/", HTTP_X_FORWARDED_FOR=f"10.0.0.{number}")
+    assert response.status_code == 429
+
+
+def test_a_wrong_token_is_a_401(api, settings):
+    settings.API_ANON_RATE = settings.API_USER_RATE = ""
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    response = api.get("/api/v1/releases/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_reads_are_open_to_any_origin(api, settings):
+    settings.API_ANON_RATE = ""
+    response = api.get("/api/v1/codes/Z53/", HTTP_ORIGIN="https://ehr.example")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response["Access-Control-Expose-Headers"]
+    preflight = api.options(
+        "/api/v1/validate/",
+        HTTP_ORIGIN="https://ehr.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, authorization",
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert "DELETE" not in preflight["Access-Control-Allow-Methods"]
+    fhir = api.get("/fhir/metadata", HTTP_ORIGIN="https://ehr.example")
+    assert fhir["Access-Control-Allow-Origin"] == "*"
+    admin = api.get("/admin/login/", HTTP_ORIGIN="https://ehr.example")
+    assert "Access-Control-Allow-Origin" not in admin
+
+
+def test_an_unexpected_failure_is_a_500_that_tells_no_internals(api, monkeypatch, settings):
+    settings.API_ANON_RATE = ""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('SELECT * FROM "codes_code" at /work/main/codes/lookup.py')
+
+    monkeypatch.setattr(views, "find_code", broken)
+    response = api.get("/api/v1/codes/Z53/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "server_error", "message": "the server failed to answer", "field": ""}
+    }
+
+
+def test_an_unknown_api_url_is_a_json_404(api, settings):
+    settings.API_ANON_RATE = ""
+    for url in ("/api/v1/nothing/", "/api/v1/codes/Z53/nothing/"):
+        response = api.get(url)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_head_answers_without_a_body(api, settings):
+    settings.API_ANON_RATE = ""
+    response = api.head("/api/v1/releases/FY2026/download.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content == b""
+
+
+def test_the_schema_and_its_docs_are_served(api):
+    schema = api.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in (
+        "/api/v1/releases/",
+        "/api/v1/releases/{label}/",
+        "/api/v1/releases/{label}/changes/",
+        "/api/v1/releases/{label}/changes.csv",
+        "/api/v1/releases/{label}/download.csv",
+        "/api/v1/releases/{label}/download.json",
+        "/api/v1/codes/",
+        "/api/v1/codes/{code}/",
+        "/api/v1/codes/{code}/history/",
+        "/api/v1/autocomplete/",
+        "/api/v1/validate/",
+        "/fhir/CodeSystem/$lookup",
+        "/fhir/CodeSystem/$validate-code",
+        "/fhir/CodeSystem",
+        "/fhir/metadata",
+    ):
+        assert path in paths, path
+    assert api.get("/api/docs/").status_code == 200

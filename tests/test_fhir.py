@@ -1,0 +1,292 @@
+"""The FHIR facade: every answer parses as a FHIR resource (fhir.resources, R4B models: 8.x ships
+no R4 package; R4B keeps R4's CodeSystem, Parameters, OperationOutcome, Bundle and capability
+resources unchanged) and says the right thing about real FY2025/FY2026 codes."""
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.parameters import Parameters
+from fhir.resources.R4B.terminologycapabilities import TerminologyCapabilities
+from rest_framework.test import APIClient
+
+from codes.codeset import codeset_for
+from codes.models import Release
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+FHIR_JSON = "application/fhir+json"
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    settings.API_ANON_RATE = settings.API_USER_RATE = ""
+
+
+@pytest.fixture
+def fhir():
+    return APIClient()
+
+
+def parsed(response, model):
+    assert response["Content-Type"].startswith(FHIR_JSON), response["Content-Type"]
+    return model.model_validate(response.json())
+
+
+def values(parameters: Parameters) -> dict:
+    """name -> value of the simple parameters; properties as code -> [values]."""
+    found: dict = {"property": {}}
+    for parameter in parameters.parameter:
+        if parameter.name == "property":
+            parts = {part.name: part for part in parameter.part}
+            value = parts["value"]
+            found["property"].setdefault(parts["code"].valueCode, []).append(
+                value.valueCode
+                if value.valueCode is not None
+                else value.valueBoolean
+                if value.valueBoolean is not None
+                else value.valueString
+            )
+            continue
+        if parameter.part:  # designation
+            found[parameter.name] = {part.name: part.valueString for part in parameter.part}
+            continue
+        found[parameter.name] = next(
+            v
+            for v in (
+                parameter.valueString,
+                parameter.valueBoolean,
+                parameter.valueCode,
+                parameter.valueUri,
+            )
+            if v is not None
+        )
+    return found
+
+
+def lookup(fhir, **params):
+    return fhir.get("/fhir/CodeSystem/$lookup", {"system": SYSTEM, **params})
+
+
+def validate_code(fhir, **params):
+    return fhir.get("/fhir/CodeSystem/$validate-code", {"url": SYSTEM, **params})
+
+
+def test_lookup_gives_display_version_and_properties(fhir):
+    answer = values(parsed(lookup(fhir, code="Z53", version="2026"), Parameters))
+    assert answer["name"] == "ICD-10-CM"
+    assert answer["version"] == "2026"
+    assert answer["display"].startswith("Persons encountering health services")
+    properties = answer["property"]
+    assert properties["billable"] == [False]
+    assert properties["notSelectable"] == [True]
+    assert properties["child"] == ["Z53.0", "Z53.1", "Z53.2", "Z53.3", "Z53.8", "Z53.9"]
+    assert "parent" not in properties
+    assert answer["designation"] == {
+        "value": "Persons encntr hlth serv for spec proc & trtmt, not crd out"
+    }
+    z5301 = values(parsed(lookup(fhir, code="z5301"), Parameters))
+    assert z5301["property"]["parent"] == ["Z53.0"]
+    assert z5301["property"]["billable"] == [True]
+
+
+def test_lookup_reads_version_as_fiscal_year_or_label_and_date(fhir):
+    assert values(parsed(lookup(fhir, code="G35", version="2025"), Parameters))["property"][
+        "billable"
+    ] == [True]
+    by_label = values(parsed(lookup(fhir, code="G35", version="FY2025"), Parameters))
+    assert by_label["version"] == "2025"
+    by_date = values(parsed(lookup(fhir, code="G35", date="2025-11-01"), Parameters))
+    assert (by_date["version"], by_date["property"]["billable"]) == ("2026", [False])
+
+
+def test_lookup_returns_only_the_properties_asked_for(fhir):
+    answer = values(parsed(lookup(fhir, code="Z53.01", property="billable"), Parameters))
+    assert set(answer["property"]) == {"billable"}
+
+
+def test_lookup_by_post_with_parameters(fhir):
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "W19.XXXA"}},
+            {"name": "version", "valueString": "2026"},
+        ],
+    }
+    response = fhir.post("/fhir/CodeSystem/$lookup", body, format="json")
+    answer = values(parsed(response, Parameters))
+    assert answer["display"] == "Unspecified fall, initial encounter"
+
+
+def test_lookup_of_an_unknown_code_is_a_404_operation_outcome(fhir):
+    response = lookup(fhir, code="T78.07XA", version="2026")
+    assert response.status_code == 404
+    outcome = parsed(response, OperationOutcome)
+    assert outcome.issue[0].code == "not-found"
+    assert "T78.070A" in outcome.issue[0].diagnostics
+
+
+def test_validate_code_is_true_only_for_a_billable_code_of_the_version(fhir):
+    ok = values(parsed(validate_code(fhir, code="Z53.01"), Parameters))
+    assert (ok["result"], ok["display"], ok["version"]) == (
+        True,
+        "Procedure and treatment not carried out due to patient smoking",
+        "2026",
+    )
+    header = values(parsed(validate_code(fhir, code="Z53"), Parameters))
+    assert header["result"] is False
+    assert "header" in header["message"] and "Z53.01" in header["message"]
+    assert values(parsed(validate_code(fhir, code="G35", version="2025"), Parameters))["result"]
+    g35 = values(parsed(validate_code(fhir, code="G35", date="2025-11-01"), Parameters))
+    assert (g35["result"], g35["version"]) == (False, "2026")
+    deleted = values(parsed(validate_code(fhir, code="T78.07XA", version="2026"), Parameters))
+    assert deleted["result"] is False
+    assert "T78.070A" in deleted["message"]
+
+
+def test_validate_code_of_an_unknown_code_is_false_not_an_error(fhir):
+    for code in ("QQQ", "<script>"):
+        response = validate_code(fhir, code=code)
+        assert response.status_code == 200
+        answer = values(parsed(response, Parameters))
+        assert answer["result"] is False
+        assert "display" not in answer
+
+
+def test_validate_code_reports_a_display_that_does_not_match(fhir):
+    answer = values(parsed(validate_code(fhir, code="Z53.01", display="Broken leg"), Parameters))
+    assert answer["result"] is True
+    assert "Broken leg" in answer["message"]
+
+
+def test_validate_code_by_post_with_a_codeable_concept(fhir):
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "codeableConcept",
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": "http://snomed.info/sct", "code": "22298006"},
+                        {"system": SYSTEM, "code": "W19A"},
+                    ]
+                },
+            },
+            {"name": "date", "valueDateTime": "2025-11-01T10:00:00Z"},
+        ],
+    }
+    response = fhir.post(
+        "/fhir/CodeSystem/$validate-code", body, format="json", HTTP_ACCEPT=FHIR_JSON
+    )
+    answer = values(parsed(response, Parameters))
+    assert answer["result"] is False
+    assert "W19.XXXA" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "issue"),
+    [
+        ({"system": SYSTEM}, 400, "invalid"),
+        ({"system": "http://snomed.info/sct", "code": "22298006"}, 400, "not-supported"),
+        ({"code": "Z53", "version": "2030"}, 404, "not-found"),
+        ({"code": "Z53", "version": "FY2099 special"}, 404, "not-found"),
+        ({"code": "Z53", "date": "someday"}, 400, "invalid"),
+    ],
+)
+def test_a_malformed_request_is_an_operation_outcome(fhir, params, status, issue):
+    for operation in ("$lookup", "$validate-code"):
+        response = fhir.get(f"/fhir/CodeSystem/{operation}", params)
+        assert response.status_code == status
+        assert parsed(response, OperationOutcome).issue[0].code == issue
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Patient"},
+        {"resourceType": "Parameters", "parameter": "code"},
+        {"resourceType": "Parameters", "parameter": [{"valueCode": "Z53"}]},
+        {"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": 53}]},
+        [1, 2, 3],
+    ],
+)
+def test_a_post_that_is_not_parameters_is_a_400_operation_outcome(fhir, body):
+    response = fhir.post("/fhir/CodeSystem/$validate-code", body, format="json")
+    assert response.status_code == 400
+    assert parsed(response, OperationOutcome).issue[0].code == "invalid"
+
+
+def test_a_post_that_is_not_json_is_an_operation_outcome(fhir):
+    response = fhir.post("/fhir/CodeSystem/$lookup", "{", content_type=FHIR_JSON)
+    assert response.status_code == 400
+    assert parsed(response, OperationOutcome).issue[0].code == "structure"
+
+
+def test_code_system_search_lists_one_code_system_per_published_release(fhir):
+    bundle = parsed(fhir.get("/fhir/CodeSystem"), Bundle)
+    assert bundle.type == "searchset"
+    assert bundle.total == 2
+    systems = [entry.resource for entry in bundle.entry]
+    assert [(s.id, s.version, s.count) for s in systems] == [
+        ("icd-10-cm-fy2026", "2026", 98_186),
+        ("icd-10-cm-fy2025", "2025", 97_584),
+    ]
+    assert all(s.url == SYSTEM and s.content == "not-present" for s in systems)
+    only = parsed(fhir.get("/fhir/CodeSystem", {"url": SYSTEM, "version": "2025"}), Bundle)
+    assert [entry.resource.version for entry in only.entry] == ["2025"]
+    none = parsed(fhir.get("/fhir/CodeSystem", {"url": "http://snomed.info/sct"}), Bundle)
+    assert none.total == 0
+
+
+def test_a_code_system_can_be_read_by_id(fhir):
+    system = parsed(fhir.get("/fhir/CodeSystem/icd-10-cm-fy2026"), CodeSystem)
+    assert (system.version, system.identifier[0].value) == (
+        "2026",
+        "urn:oid:2.16.840.1.113883.6.90",
+    )
+    missing = fhir.get("/fhir/CodeSystem/icd-10-cm-fy1999")
+    assert missing.status_code == 404
+    parsed(missing, OperationOutcome)
+
+
+def test_metadata_is_a_capability_statement(fhir):
+    statement = parsed(fhir.get("/fhir/metadata"), CapabilityStatement)
+    assert statement.fhirVersion == "4.0.1"
+    resource = statement.rest[0].resource[0]
+    assert resource.type == "CodeSystem"
+    assert {op.name for op in resource.operation} == {"lookup", "validate-code"}
+    terminology = parsed(
+        fhir.get("/fhir/metadata", {"mode": "terminology"}), TerminologyCapabilities
+    )
+    assert [v.code for v in terminology.codeSystem[0].version] == ["2026", "2025"]
+
+
+def test_plain_json_is_served_when_asked_for(fhir):
+    response = fhir.get("/fhir/metadata", HTTP_ACCEPT="application/json")
+    assert response["Content-Type"] == "application/json"
+    assert fhir.get("/fhir/metadata", {"format": "xml"}).status_code == 200
+
+
+def test_an_unknown_fhir_url_is_an_operation_outcome(fhir):
+    response = fhir.get("/fhir/Patient/1")
+    assert response.status_code == 404
+    parsed(response, OperationOutcome)
+
+
+def test_fhir_operations_take_a_bounded_number_of_queries(fhir, django_assert_max_num_queries):
+    for release in Release.objects.published():
+        codeset_for(release)
+    with django_assert_max_num_queries(6):
+        lookup(fhir, code="S72.001", version="2026")
+    with django_assert_max_num_queries(2):
+        validate_code(fhir, code="Z53", date="2025-11-01")
+    with django_assert_max_num_queries(1):
+        fhir.get("/fhir/CodeSystem")
+
+
+def test_garbage_is_an_answer_not_a_server_error(fhir):
+    assert lookup(fhir, code="Z53\x00").status_code == 404
+    assert lookup(fhir, code="Z53", version="FY2026\x00").status_code == 404
+    assert values(parsed(validate_code(fhir, code="Z53\x00"), Parameters))["result"] is False

@@ -1,0 +1,104 @@
+"""Home and browsing: /chapters/ -> chapter -> section -> its categories -> a code's tree."""
+
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+
+from codes.codeset import codeset_for
+from codes.models import Chapter, Code, Note, Section
+from codes.views.common import (
+    get_site,
+    not_found_page,
+    release_error_page,
+    release_page,
+    render_page,
+)
+
+
+@release_page()
+def home(request: HttpRequest) -> HttpResponse:
+    site = get_site(request)
+    if site.error:
+        return release_error_page(request, site)
+    release = site.release
+    return render_page(
+        request,
+        "codes/home.html",
+        site,
+        {
+            "summary": release.change_summary() if release.compared_to_id else None,
+            "chapters": list(Chapter.objects.filter(release=release)),
+        },
+    )
+
+
+@release_page()
+def chapter_list(request: HttpRequest) -> HttpResponse:
+    site = get_site(request)
+    if site.error:
+        return release_error_page(request, site)
+    chapters = Chapter.objects.filter(release=site.release).annotate(
+        section_total=Count("sections")
+    )
+    return render_page(request, "codes/chapters.html", site, {"chapters": list(chapters)})
+
+
+@release_page()
+def chapter_page(request: HttpRequest, number: int) -> HttpResponse:
+    site = get_site(request)
+    if site.error:
+        return release_error_page(request, site)
+    release = site.release
+    chapter = Chapter.objects.filter(release=release, number=number).first()
+    if chapter is None:
+        return not_found_page(request, site, f"{release.label} has no chapter {number}.")
+    categories = dict(
+        Code.objects.filter(release=release, chapter=chapter, depth=0)
+        .values_list("section_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    sections = list(Section.objects.filter(chapter=chapter))
+    for section in sections:
+        section.category_total = categories.get(section.pk, 0)
+    return render_page(
+        request,
+        "codes/chapter.html",
+        site,
+        {
+            "chapter": chapter,
+            "sections": sections,
+            "notes": list(Note.objects.filter(release=release, chapter=chapter)),
+        },
+    )
+
+
+@release_page()
+def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
+    site = get_site(request)
+    if site.error:
+        return release_error_page(request, site)
+    release = site.release
+    section = (
+        Section.objects.filter(release=release, section_id=section_id.upper())
+        .select_related("chapter")
+        .first()
+    )
+    if section is None:
+        return not_found_page(request, site, f"{release.label} has no section {section_id}.")
+    codeset = codeset_for(release)
+    categories = list(Code.objects.filter(release=release, section=section, depth=0))
+    for category in categories:
+        below = codeset.descendants(category.code)
+        category.total_below = len(below)
+        category.billable_below = sum(1 for entry in below if entry.is_billable)
+    return render_page(
+        request,
+        "codes/section.html",
+        site,
+        {
+            "section": section,
+            "chapter": section.chapter,
+            "categories": categories,
+            "notes": list(Note.objects.filter(release=release, section=section)),
+        },
+    )

@@ -1,0 +1,193 @@
+"""What every page shares: the release a request asks for, and HTTP caching.
+
+Release selection is kept while browsing by the URL, not a cookie: the page's own `release`,
+`fy` or `date` parameter is carried by every link it renders (the `page_url` tag) and by the
+header's release selector, a plain GET form. So every URL says which release it shows, can be
+shared and bookmarked, and can be cached by anyone (no `Vary: Cookie`).
+
+Caching: a published release never changes, so a page changes only when the set of published
+releases does (a new one, a re-import) or the site is redeployed. The ETag hashes those and the
+URL; Last-Modified is the latest of them. A page pinned to a release (`?release=`, `?fy=`,
+`?date=`, or a release in its path) may be cached for a day, "latest" for five minutes.
+"""
+
+import datetime
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import condition
+
+from codes.models import Release
+from codes.selection import PARAMETERS, ReleaseChoice, ReleaseSelectionError, select_release
+
+PINNED_MAX_AGE = 24 * 60 * 60
+LATEST_MAX_AGE = 5 * 60
+CACHED_STATUSES = {200, 301, 302, 304, 404}
+
+
+@dataclass
+class Site:
+    """The published releases and the one this request asked for (or why it could not be had)."""
+
+    releases: list[Release]  # published, newest first
+    choice: ReleaseChoice | None = None
+    error: ReleaseSelectionError | None = None
+    carried: dict[str, str] = field(default_factory=dict)  # the parameter links carry
+
+    @property
+    def release(self) -> Release:
+        assert self.choice is not None, "check site.error first"
+        return self.choice.release
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.carried)
+
+
+def get_site(request: HttpRequest) -> Site:
+    """Two queries, once per request (the caching decorator and the view share them)."""
+    site = getattr(request, "_codes_site", None)
+    if site is None:
+        releases = list(Release.objects.published().order_by("-effective_date"))
+        site = Site(releases=releases)
+        try:
+            site.choice = select_release(request.GET)
+        except ReleaseSelectionError as error:
+            site.error = error
+        else:
+            if site.choice.parameter:
+                site.carried = {site.choice.parameter: site.choice.value}
+        request._codes_site = site
+    return site
+
+
+def page_context(request: HttpRequest, site: Site, **context) -> dict:
+    """The context base.html needs: the release selector, and the parameter links carry."""
+    kept = [
+        (name, value)
+        for name, values in request.GET.lists()
+        if name not in PARAMETERS and name != "page"
+        for value in values
+    ]
+    return {
+        "site": site,
+        "release": site.choice.release if site.choice else None,
+        "choice": site.choice,
+        "release_params": site.carried,
+        "published_releases": site.releases,
+        "latest_release": site.releases[0] if site.releases else None,
+        "kept_params": kept,
+        **context,
+    }
+
+
+def render_page(
+    request: HttpRequest, template: str, site: Site, context: dict | None = None, *, status=200
+) -> HttpResponse:
+    return render(request, template, page_context(request, site, **(context or {})), status=status)
+
+
+def release_error_page(request: HttpRequest, site: Site) -> HttpResponse:
+    """A release parameter that is malformed (400) or names no published release (404)."""
+    error = site.error
+    assert error is not None
+    status = 400 if error.code == "invalid_parameter" else 404
+    return render_page(request, "codes/release_error.html", site, {"error": error}, status=status)
+
+
+def not_found_page(request: HttpRequest, site: Site, message: str) -> HttpResponse:
+    return render_page(request, "codes/not_found.html", site, {"message": message}, status=404)
+
+
+def redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponsePermanentRedirect:
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{path}?{query}" if query else path)
+
+
+def url_with(path: str, params: dict[str, str]) -> str:
+    params = {name: value for name, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+# HTTP caching ------------------------------------------------------------------------------------
+
+_build_lock = threading.Lock()
+_build: tuple[str, datetime.datetime] | None = None
+# What a deploy changes in a page besides the data.
+BUILD_SOURCES = ("templates", "static", "codes")
+
+
+def build_fingerprint() -> tuple[str, datetime.datetime]:
+    """A hash of the templates, static files and code, and their latest modification (once per
+    process): a deploy changes every ETag."""
+    global _build
+    if _build is None:
+        with _build_lock:
+            if _build is None:
+                digest = hashlib.sha256()
+                latest = 0.0
+                base = Path(settings.BASE_DIR)
+                for folder in BUILD_SOURCES:
+                    for path in sorted((base / folder).rglob("*")):
+                        if path.is_file() and path.suffix in {".py", ".html", ".css", ".js"}:
+                            digest.update(path.read_bytes())
+                            latest = max(latest, path.stat().st_mtime)
+                _build = (
+                    digest.hexdigest()[:16],
+                    datetime.datetime.fromtimestamp(int(latest), tz=datetime.UTC),
+                )
+    return _build
+
+
+def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
+    site = get_site(request)
+    if site.error is not None:
+        return None
+    digest = hashlib.sha256(build_fingerprint()[0].encode())
+    digest.update(request.get_full_path().encode())
+    for release in site.releases:
+        digest.update(f"{release.pk}:{release.imported_at}:{release.published_at};".encode())
+    return digest.hexdigest()[:32]
+
+
+def _last_modified(request: HttpRequest, *args, **kwargs) -> datetime.datetime | None:
+    site = get_site(request)
+    if site.error is not None:
+        return None
+    moments = [build_fingerprint()[1]]
+    moments += [release.published_at or release.imported_at for release in site.releases]
+    return max(moments)
+
+
+def release_page(*, pinned_by_path: bool = False) -> Callable:
+    """Conditional GET (ETag, Last-Modified -> 304) and Cache-Control for a page of the site.
+
+    `pinned_by_path`: the URL names its release itself (/releases/FY2026/), so it is pinned.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        conditional = condition(etag_func=_etag, last_modified_func=_last_modified)(view)
+
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = conditional(request, *args, **kwargs)
+            if response.status_code in CACHED_STATUSES and not response.has_header("Cache-Control"):
+                site = get_site(request)
+                pinned = pinned_by_path or site.pinned
+                patch_cache_control(
+                    response, public=True, max_age=PINNED_MAX_AGE if pinned else LATEST_MAX_AGE
+                )
+            return response
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,92 @@
+"""/search/: a code goes straight to its page, a prefix lists codes, words are ranked
+(codes.search); /search/suggest/: the autocomplete's small JSON."""
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+
+from codes.icd10 import dotted, undotted
+from codes.models import Chapter
+from codes.search import EXACT, autocomplete, looks_like_code, search_codes
+from codes.views.common import (
+    LATEST_MAX_AGE,
+    PINNED_MAX_AGE,
+    get_site,
+    release_error_page,
+    release_page,
+    render_page,
+    url_with,
+)
+
+PAGE_SIZE = 50
+MAX_QUERY = 200  # characters read from the search box
+SUGGESTIONS = 10
+
+
+@release_page()
+def search_page(request: HttpRequest) -> HttpResponse:
+    site = get_site(request)
+    if site.error:
+        return release_error_page(request, site)
+    release = site.release
+    query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    billable_only = request.GET.get("billable") == "1"
+    chapter = _chapter_number(request.GET.get("chapter", ""))
+    chapters = list(Chapter.objects.filter(release=release).only("number", "title"))
+    context = {
+        "query": query,
+        "billable_only": billable_only,
+        "chapter": chapter,
+        "chapters": chapters,
+    }
+    if not query:
+        return render_page(request, "codes/search.html", site, context)
+    result = search_codes(release, query, billable=True if billable_only else None, chapter=chapter)
+    if result.kind == EXACT:
+        code = dotted(undotted(query))
+        return HttpResponseRedirect(url_with(reverse("codes:code", args=[code]), site.carried))
+    page = Paginator(result.codes, PAGE_SIZE).get_page(request.GET.get("page"))
+    if page.paginator.count == 0 and looks_like_code(query) and not (billable_only or chapter):
+        # A whole code that is not in the release: its page says why and what to use instead.
+        code = dotted(undotted(query))
+        return HttpResponseRedirect(url_with(reverse("codes:code", args=[code]), site.carried))
+    context.update(result=result, page=page)
+    return render_page(request, "codes/search.html", site, context)
+
+
+def suggest(request: HttpRequest) -> JsonResponse:
+    """Top codes for what is typed so far: code, title, billable and the page's URL."""
+    site = get_site(request)
+    if site.error:
+        error = site.error
+        return JsonResponse(
+            {"error": {"field": error.field, "message": error.message, "code": error.code}},
+            status=400 if error.code == "invalid_parameter" else 404,
+        )
+    release = site.release
+    query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    codes = autocomplete(release, query, limit=SUGGESTIONS) if len(query) >= 2 else []
+    response = JsonResponse(
+        {
+            "query": query,
+            "release": release.label,
+            "results": [
+                {
+                    "code": code.dotted,
+                    "title": code.long_title,
+                    "billable": code.is_billable,
+                    "url": url_with(reverse("codes:code", args=[code.dotted]), site.carried),
+                }
+                for code in codes
+            ],
+        }
+    )
+    patch_cache_control(
+        response, public=True, max_age=PINNED_MAX_AGE if site.pinned else LATEST_MAX_AGE
+    )
+    return response
+
+
+def _chapter_number(value: str) -> int | None:
+    return int(value) if value.isdigit() and 0 < int(value) < 100 else None

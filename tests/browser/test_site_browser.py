@@ -1,0 +1,79 @@
+"""The public site in a real browser: search, release switching, autocomplete, phone width.
+
+Run with `make test-browser`; fixtures in tests/browser/conftest.py.
+"""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_searching_z53_lands_on_its_page_with_status_sub_codes_and_section(
+    page, site_server, screenshot
+):
+    page.goto(site_server + "/")
+    page.get_by_role("combobox", name="Search codes, titles and inclusion terms").fill("z53")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/codes/Z53/$"))
+    status = page.locator("section.status")
+    assert "Non-billable header — use a more specific code" in status.inner_text()
+    assert page.locator("ul.tree > li").count() == 6
+    assert "6 sub-codes, 12 billable codes below" in page.locator("p.family").inner_text()
+    breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
+    assert "Z40-Z53" in breadcrumb.inner_text()
+    screenshot("code-z53-desktop")
+
+
+def test_switching_releases_on_g35_changes_its_status(page, site_server, screenshot):
+    page.goto(site_server + "/codes/G35/")
+    page.get_by_label("Release").select_option("FY2025")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"/codes/G35/\?release=FY2025$"))
+    assert page.locator(".validity .answer").inner_text() == "Yes — billable"
+    screenshot("code-g35-fy2025")
+    # The choice is kept while browsing: the chapter link carries it.
+    assert (
+        page.get_by_role("link", name=re.compile(r"^Chapter 6"))
+        .get_attribute("href")
+        .endswith("?release=FY2025")
+    )
+    page.get_by_label("Release").select_option("FY2026")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"release=FY2026$"))
+    assert page.locator(".validity .answer").inner_text() == "No — header"
+    assert "Non-billable header" in page.locator("section.status").inner_text()
+    screenshot("code-g35-fy2026")
+
+
+def test_typing_in_the_search_box_offers_suggestions_by_keyboard(page, site_server, screenshot):
+    page.goto(site_server + "/")
+    box = page.get_by_role("combobox", name="Search codes, titles and inclusion terms")
+    box.press_sequentially("smok", delay=60)
+    options = page.get_by_role("listbox", name="Suggested codes").get_by_role("option")
+    options.first.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    assert 0 < options.count() <= 10
+    texts = " ".join(options.all_inner_texts()).lower()
+    assert "smok" in texts and "tobacco" in texts
+    screenshot("search-suggestions")
+    box.press("ArrowDown")
+    assert options.first.get_attribute("aria-selected") == "true"
+    assert box.get_attribute("aria-activedescendant") == options.first.get_attribute("id")
+    box.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false"
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/codes/[A-Z0-9.]+/$"))
+    assert page.locator("h1 .code").is_visible()
+
+
+@pytest.mark.parametrize("path", ["/codes/Z53/", "/codes/S72.001/", "/search/?q=smoking", "/"])
+def test_pages_fit_a_phone_without_horizontal_scrolling(page, site_server, screenshot, path):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site_server + path)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    screenshot(f"phone-{name}")

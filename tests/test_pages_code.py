@@ -1,0 +1,209 @@
+"""The code page, /codes/<code>/, on the bundled FY2025 and FY2026 releases."""
+
+import datetime
+import json
+import re
+
+import pytest
+from django.utils import timezone
+
+from codes.codeset import codeset_for
+from codes.models import Release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def warm_code_sets():
+    # The in-memory code sets cost two queries per release and process, once.
+    for release in Release.objects.published():
+        codeset_for(release)
+
+
+def text_of(response) -> str:
+    """The page's visible text, tags dropped and whitespace squeezed."""
+    html = response.content.decode()
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_z53_page_tells_a_coder_everything_in_one_glance(client):
+    response = client.get("/codes/Z53/")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Persons encountering health services for specific procedures and treatment" in text
+    assert "Non-billable header — use a more specific code" in text
+    assert "12 billable codes below Z53" in text
+    assert "6 sub-codes, 12 billable codes below (15 codes in all)" in text
+    assert "Valid for FY2026 claims? No — header" in text
+    # Where it sits: chapter 21, section Z40-Z53.
+    assert "Chapter 21 Z00-Z99 Factors influencing health status" in text
+    assert "Z40-Z53 Encounters for other specific health care" in text
+    # Notes inherited from the section and the chapter, labelled.
+    assert "From section Z40-Z53" in text
+    assert "From chapter 21" in text
+    # The same data as JSON.
+    assert 'href="/api/v1/codes/Z53/?release=FY2026"' in response.content.decode()
+
+
+def test_the_z53_page_lists_its_six_sub_codes_with_their_status(client):
+    html = client.get("/codes/Z53/").content.decode()
+    tree = html[html.index('<ul class="tree">') :]
+    top = re.findall(r'<li><a href="/codes/(Z53\.\d)/"', tree)
+    assert top == ["Z53.0", "Z53.1", "Z53.2", "Z53.3", "Z53.8", "Z53.9"]
+    assert "Z53.01" in tree and "Z53.39" in tree
+
+
+def test_any_input_form_redirects_to_the_canonical_url_keeping_the_query(client):
+    for path in ("/codes/z5301/", "/codes/Z5301/", "/codes/z53.01/"):
+        response = client.get(path + "?fy=2025")
+        assert response.status_code == 301
+        assert response["Location"] == "/codes/Z53.01/?fy=2025"
+    assert client.get("/codes/Z53.01/").status_code == 200
+
+
+def test_g35_is_billable_in_fy2025_and_a_header_in_fy2026(client):
+    fy2025 = text_of(client.get("/codes/G35/?fy=2025"))
+    assert "Valid for FY2025 claims? Yes — billable" in fy2025
+    fy2026 = text_of(client.get("/codes/G35/?fy=2026"))
+    assert "Valid for FY2026 claims? No — header" in fy2026
+    assert "Non-billable header" in fy2026
+    # The timeline says what happened.
+    assert "Became a header (no longer billable)" in fy2026
+
+
+def test_the_release_is_chosen_by_release_fiscal_year_or_date(client):
+    by_label = text_of(client.get("/codes/G35/?release=FY2025"))
+    by_date = text_of(client.get("/codes/G35/?date=2025-03-15"))
+    for text in (by_label, by_date):
+        assert "Valid for FY2025 claims? Yes — billable" in text
+    assert "the release in force on 2025-03-15" in by_date
+    # Links on the page keep the choice while browsing.
+    html = client.get("/codes/G35/?date=2025-03-15").content.decode()
+    assert 'href="/chapters/6/?date=2025-03-15"' in html
+
+
+def test_a_bad_release_parameter_is_explained(client):
+    response = client.get("/codes/Z53/?fy=banana")
+    assert response.status_code == 400
+    assert "not a fiscal year" in text_of(response)
+    response = client.get("/codes/Z53/?fy=2019")
+    assert response.status_code == 404
+    assert "no published release for FY2019" in text_of(response)
+    assert "FY2025" in text_of(response)  # what there is instead
+
+
+def test_a_revised_title_shows_old_and_new_in_the_history(client):
+    revised = (
+        Release.objects.get(label="FY2026")
+        .changes.filter(change="revised", is_billable=True)
+        .first()
+    )
+    from codes.icd10 import dotted
+
+    text = text_of(client.get(f"/codes/{dotted(revised.code)}/"))
+    assert f"Title revised: {revised.old_long_title} → {revised.new_long_title}" in text
+
+
+def test_the_seventh_character_table_and_x_padded_examples(client):
+    text = text_of(client.get("/codes/W19/"))
+    assert "It needs a 7th character, with placeholder X up to 6 characters" in text
+    assert "A initial encounter" in text
+    assert "W19.XXXA" in text and "W19.XXXS" in text
+    s72 = text_of(client.get("/codes/S72.001/"))
+    assert "7th characters defined at S72" in s72
+    assert "S72.001A" in s72
+
+
+def test_notes_link_the_codes_they_name(client):
+    html = client.get("/codes/Z72.0/").content.decode()
+    assert '<a href="/codes/Z87.891/">Z87.891</a>' in html
+    assert '<a href="/codes/F17.2/">F17.2-</a>' in html
+
+
+def test_the_faq_is_aware_of_the_release_and_marked_up_as_json_ld(client):
+    html = client.get("/codes/Z53/?fy=2025").content.decode()
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    data = json.loads(block.group(1))
+    assert data["@type"] == "FAQPage"
+    assert data["about"]["codeValue"] == "Z53"
+    questions = {q["name"]: q["acceptedAnswer"]["text"] for q in data["mainEntity"]}
+    assert questions["Is Z53 billable?"].startswith("No. Z53 is a header in FY2025")
+    assert "Z53.01" in questions["Is Z53 billable?"]
+    assert "Is Z53 valid for FY2025 claims?" in questions
+    assert "6 direct sub-codes" in questions["How many sub-codes does Z53 have?"]
+    assert "section Z40-Z53" in questions["Where is Z53 in ICD-10-CM?"]
+    assert "FY2026: a header" in questions["Was Z53 valid in other releases?"]
+
+
+def test_a_code_missing_its_placeholder_gets_a_helpful_page(client):
+    response = client.get("/codes/W19A/", follow=True)
+    assert response.status_code == 404
+    text = text_of(response)
+    assert "needs placeholder X" in text
+    assert "W19.XXXA Unspecified fall, initial encounter" in text
+
+
+def test_a_code_missing_its_seventh_character_lists_the_allowed_ones(client):
+    response = client.get("/codes/S72.001Z/")
+    assert response.status_code == 404
+    text = text_of(response)
+    assert "Allowed 7th characters" in text
+    assert "S72.001A" in text
+
+
+def test_a_code_of_another_release_says_where_it_exists(client):
+    fy2026 = Release.objects.get(label="FY2026")
+    added = fy2026.changes.filter(change="added", is_billable=True).order_by("code").first()
+    from codes.icd10 import dotted
+
+    response = client.get(f"/codes/{dotted(added.code)}/?fy=2025")
+    assert response.status_code == 404
+    text = text_of(response)
+    assert f"{dotted(added.code)} is not in FY2025" in text
+    assert "Releases it exists in FY2026" in text
+    assert "it exists from FY2026 on" in text
+
+
+def test_a_word_that_is_no_code_is_sent_to_search(client):
+    response = client.get("/codes/hello/")
+    assert response.status_code == 404
+    text = text_of(response)
+    assert "“hello” is not an ICD-10-CM code" in text
+    assert 'href="/search/?q=hello"' in response.content.decode()
+
+
+def test_a_draft_release_is_never_shown(client):
+    Release.objects.create(
+        fiscal_year=2027,
+        effective_date=datetime.date(2026, 10, 1),
+        label="FY2027",
+        structure=Release.Structure.NONE,
+        imported_at=timezone.now(),
+    )
+    assert client.get("/codes/Z53/?release=FY2027").status_code == 404
+    assert client.get("/codes/Z53/?fy=2027").status_code == 404
+    html = client.get("/codes/Z53/").content.decode()
+    assert "FY2027" not in html
+    assert "Latest (FY2026)" in html
+
+
+def test_the_code_page_needs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
+    # Release selector (2), code (1), detail (3), history (3).
+    for path in ("/codes/Z53/", "/codes/S72.001/?fy=2025", "/codes/W19A/"):
+        with django_assert_max_num_queries(10):
+            client.get(path, follow=True)
+
+
+def test_pages_are_cacheable_and_answer_conditional_requests(client):
+    latest = client.get("/codes/Z53/")
+    assert "max-age=300" in latest["Cache-Control"] and "public" in latest["Cache-Control"]
+    pinned = client.get("/codes/Z53/?fy=2025")
+    assert "max-age=86400" in pinned["Cache-Control"]
+    assert latest["ETag"] != pinned["ETag"]
+    assert latest["Last-Modified"]
+    again = client.get("/codes/Z53/", headers={"if-none-match": latest["ETag"]})
+    assert again.status_code == 304
+    assert "max-age=300" in again["Cache-Control"]
+    since = client.get("/codes/Z53/", headers={"if-modified-since": latest["Last-Modified"]})
+    assert since.status_code == 304

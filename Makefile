@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup data bench clean
+.PHONY: run test test-browser lint setup data bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,19 @@ data: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_bundled_releases
 
+# The site and, beside it, the worker that runs the admin's imports (stopped with the site).
 run: data
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	PYTHON_BIN=$(BIN)/python scripts/run.sh
 
+# Everything: the suite, then the browser tests in their own run (Debian's /usr/bin/chromium;
+# skipped when absent). The admin import's worker is a separate process, so that run's test
+# database is a file (see tests/browser/conftest.py).
 test: $(STAMP)
 	$(BIN)/pytest
+	$(BIN)/pytest -m browser tests/browser
+
+test-browser: $(STAMP)
+	$(BIN)/pytest -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_release.py
 
 clean:
-	rm -rf $(VENV) icdsite.sqlite3 icdsite.sqlite3-* staticfiles .pytest_cache
+	rm -rf $(VENV) icdsite.sqlite3 icdsite.sqlite3-* staticfiles .pytest_cache var artifacts

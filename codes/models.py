@@ -4,10 +4,15 @@ Rows of a release are written only by codes.importer.loader and never edited aft
 re-import replaces the release's rows wholesale, so a published release is immutable.
 """
 
+import contextlib
 import datetime
+import hashlib
+from pathlib import Path
 
-from django.db import models
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from codes.fiscal import fiscal_year_of
 from codes.icd10 import dotted, prefix_upper_bound
@@ -38,6 +43,21 @@ class ReleaseQuerySet(models.QuerySet):
 
     def after(self, release: "Release") -> "ReleaseQuerySet":
         return self.filter(effective_date__gt=release.effective_date).order_by("effective_date")
+
+    def imported_from(self, sha256s: set[str]) -> "ReleaseQuerySet":
+        """Releases imported from exactly these files (by SHA-256): the same upload again."""
+        candidates = (
+            SourceFile.objects.filter(sha256__in=sha256s)
+            .values("release")
+            .annotate(n=Count("sha256", distinct=True))
+            .filter(n=len(sha256s))
+            .values("release")
+        )
+        return (
+            self.filter(pk__in=candidates)
+            .annotate(file_count=Count("source_files"))
+            .filter(file_count=len(sha256s))
+        )
 
 
 class Release(models.Model):
@@ -104,6 +124,39 @@ class Release(models.Model):
         for is_billable, change, count in rows.order_by():
             summary["codes" if is_billable else "headers"][change] = count
         return summary
+
+    def publish(self) -> None:
+        """Make the release visible to the public pages and the API: one UPDATE, and the
+        releases after it compared to it again, in the same transaction."""
+        from codes.importer.loader import refresh_changes_after
+
+        now = timezone.now()
+        with transaction.atomic():
+            Release.objects.filter(pk=self.pk).update(
+                status=Release.Status.PUBLISHED, published_at=now
+            )
+            refresh_changes_after(self.effective_date)
+        self.status, self.published_at = Release.Status.PUBLISHED, now
+
+    def unpublish(self) -> None:
+        """Take the release back to draft; its rows stay, ready to be published again. The
+        releases after it are compared to the published release before it instead."""
+        from codes.importer.loader import refresh_changes_after
+
+        with transaction.atomic():
+            Release.objects.filter(pk=self.pk).update(
+                status=Release.Status.DRAFT, published_at=None
+            )
+            refresh_changes_after(self.effective_date)
+        self.status, self.published_at = Release.Status.DRAFT, None
+
+    def remove(self) -> None:
+        """Delete the release and all its rows; the releases after it are compared again."""
+        from codes.importer.loader import refresh_changes_after
+
+        with transaction.atomic():
+            self.delete()
+            refresh_changes_after(self.effective_date)
 
     def addenda_agrees(self) -> bool | None:
         """Whether the stored changes equal the summary of the order addenda shipped with the
@@ -209,6 +262,9 @@ class Code(models.Model):
         Section, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
     )
     sequence = models.PositiveIntegerField()  # the order number: tabular order in this release
+    # Its inclusion terms, one a line, copied from its notes by the loader: the word search
+    # (codes.search) reads them with the title. Migration 0004 indexes both, per database.
+    inclusion_terms = models.TextField(blank=True, default="")
 
     objects = CodeQuerySet.as_manager()
 
@@ -318,3 +374,374 @@ class CodeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change} {dotted(self.code)}"
+
+
+class ImportInProgress(Exception):
+    """Another import of the same release is queued or running; the two must not interleave."""
+
+    def __init__(self, run: "ImportRun") -> None:
+        self.run = run
+        super().__init__(
+            f"an import of {run.label} (effective {run.effective_date}) is already "
+            f"{run.get_status_display().lower()} (import #{run.pk}, started by "
+            f"{run.created_by_name or 'someone'}): wait for it to finish"
+        )
+
+
+class ImportRunQuerySet(models.QuerySet):
+    def active(self) -> "ImportRunQuerySet":
+        return self.filter(status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING])
+
+    def fail_stale(self) -> int:
+        """Mark failed the running imports whose worker stopped reporting: killed or crashed.
+
+        Reads first and writes only when something is stale: on SQLite a write would wait for
+        an import holding the write lock, and this runs on every status page.
+        """
+        cutoff = timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_AFTER)
+        stale = self.filter(status=ImportRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+        return sum(run.fail_as_dead() for run in stale)
+
+    def start(
+        self,
+        *,
+        uploads: list[tuple[str, bytes]],
+        fiscal_year: int,
+        effective_date: datetime.date,
+        label: str,
+        user: models.Model | None,
+    ) -> "ImportRun":
+        """Queue an import of these files, or raise ImportInProgress for the same release.
+
+        The unique active key (the effective date while queued or running) makes the refusal
+        hold even for two uploads arriving at the same instant.
+        """
+        self.fail_stale()
+        key = effective_date.isoformat()
+        try:
+            with transaction.atomic():
+                run = self.create(
+                    fiscal_year=fiscal_year,
+                    effective_date=effective_date,
+                    label=label,
+                    active_key=key,
+                    created_by=user,
+                    created_by_name=user.get_username() if user else "",
+                    stage="Waiting for a worker",
+                )
+        except IntegrityError:
+            raise ImportInProgress(self.get(active_key=key)) from None
+        run.store_files(uploads)
+        return run
+
+
+class ImportRun(models.Model):
+    """One upload handed to the background import: its files, where it stands, how it ended.
+
+    The files are stored under IMPORT_UPLOAD_DIR until the run ends. The worker reports the
+    stage, a percentage and a heartbeat; a running import whose heartbeat is older than
+    IMPORT_STALE_AFTER seconds is taken as dead (its worker was killed) and marked failed,
+    keeping its files so that it can be retried.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=200, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    messages = models.JSONField(default=list, blank=True)  # what happened, in order
+    # [{"name", "sha256", "size", "path"}]; path is relative to IMPORT_UPLOAD_DIR, "" once removed
+    files = models.JSONField(default=list, blank=True)
+    # The release the files make, as the form resolved it from the operator and the file names.
+    fiscal_year = models.PositiveSmallIntegerField()
+    effective_date = models.DateField()
+    label = models.CharField(max_length=100)
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_runs"
+    )
+    # The effective date while queued or running, else NULL: unique, so one import per release.
+    active_key = models.CharField(max_length=10, null=True, blank=True, unique=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_name = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImportRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("import_release", "Can import and publish releases")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.label}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def can_retry(self) -> bool:
+        """A failed run whose files are still here: its worker died before the end."""
+        return self.status == self.Status.FAILED and bool(self.files) and self._files_present()
+
+    def file_summary(self) -> list[dict]:
+        """Names, SHA-256 and sizes, as the audit records them."""
+        return [{key: f[key] for key in ("name", "sha256", "size")} for f in self.files]
+
+    # Files ------------------------------------------------------------------------------------
+
+    @property
+    def upload_dir(self) -> Path:
+        return Path(settings.IMPORT_UPLOAD_DIR) / f"run-{self.pk}"
+
+    def store_files(self, uploads: list[tuple[str, bytes]]) -> None:
+        """Write the uploads under numbered names: nothing the browser sent becomes a path."""
+        folder = self.upload_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        files = []
+        for position, (name, data) in enumerate(uploads):
+            (folder / str(position)).write_bytes(data)
+            files.append(
+                {
+                    "name": name,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                    "path": f"{folder.name}/{position}",
+                }
+            )
+        self.files = files
+        self.save(update_fields=["files"])
+
+    def read_files(self) -> list[tuple[str, bytes]]:
+        root = Path(settings.IMPORT_UPLOAD_DIR)
+        return [(f["name"], (root / f["path"]).read_bytes()) for f in self.files]
+
+    def delete_files(self) -> None:
+        root = Path(settings.IMPORT_UPLOAD_DIR)
+        for f in self.files:
+            if f["path"]:
+                (root / f["path"]).unlink(missing_ok=True)
+        folders = {(root / f["path"]).parent for f in self.files if f["path"]}
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self.files = [{**f, "path": ""} for f in self.files]
+        ImportRun.objects.filter(pk=self.pk).update(files=self.files)
+
+    def _files_present(self) -> bool:
+        root = Path(settings.IMPORT_UPLOAD_DIR)
+        return all(f["path"] and (root / f["path"]).is_file() for f in self.files)
+
+    # Life cycle ------------------------------------------------------------------------------
+
+    def claim(self) -> bool:
+        """Queued -> running, for the worker; False when it was cancelled or taken meanwhile."""
+        now = timezone.now()
+        claimed = ImportRun.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.RUNNING, started_at=now, heartbeat_at=now, stage="Starting"
+        )
+        if claimed:
+            self.status, self.started_at, self.heartbeat_at = self.Status.RUNNING, now, now
+        return bool(claimed)
+
+    def report(self, stage: str, progress: int) -> None:
+        """The worker's progress, which is also its heartbeat."""
+        now = timezone.now()
+        self.stage, self.progress, self.heartbeat_at = stage[:200], progress, now
+        ImportRun.objects.filter(pk=self.pk).update(
+            stage=self.stage, progress=progress, heartbeat_at=now, messages=self.messages
+        )
+
+    def succeed(self, release: Release) -> None:
+        self._finish(self.Status.SUCCEEDED, f"Imported {release.label} as a draft.", release)
+
+    def fail(self, message: str) -> None:
+        self._finish(self.Status.FAILED, message)
+
+    def fail_as_dead(self) -> bool:
+        """Mark failed a run whose worker stopped reporting; False when it reported meanwhile."""
+        message = (
+            f'The worker stopped while "{self.stage}" (no sign of life since '
+            f"{self.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was killed or crashed. Nothing of "
+            "this import was stored, and nothing public changed. Retry it."
+        )
+        now = timezone.now()
+        updated = ImportRun.objects.filter(
+            pk=self.pk, status=self.Status.RUNNING, heartbeat_at=self.heartbeat_at
+        ).update(
+            status=self.Status.FAILED,
+            active_key=None,
+            finished_at=now,
+            messages=[*self.messages, message],
+        )
+        if updated:
+            self.status, self.active_key, self.finished_at = self.Status.FAILED, None, now
+            self.messages = [*self.messages, message]
+        return bool(updated)
+
+    def retry(self, *, user: models.Model | None) -> "ImportRun":
+        """A new run of the same files, which it takes over; ImportInProgress when busy."""
+        try:
+            with transaction.atomic():
+                retry = ImportRun.objects.create(
+                    fiscal_year=self.fiscal_year,
+                    effective_date=self.effective_date,
+                    label=self.label,
+                    active_key=self.effective_date.isoformat(),
+                    retry_of=self,
+                    files=self.files,
+                    created_by=user,
+                    created_by_name=user.get_username() if user else "",
+                    stage="Waiting for a worker",
+                )
+                # The files now belong to the retry: this run keeps only their names.
+                self.files = [{**f, "path": ""} for f in self.files]
+                self.save(update_fields=["files"])
+        except IntegrityError:
+            raise ImportInProgress(
+                ImportRun.objects.get(active_key=self.effective_date.isoformat())
+            ) from None
+        return retry
+
+    def cancel(self, *, by: str) -> bool:
+        """Drop a run no worker has started yet; False when one has."""
+        message = f"Cancelled by {by} before a worker started it."
+        updated = ImportRun.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.FAILED,
+            active_key=None,
+            finished_at=timezone.now(),
+            messages=[*self.messages, message],
+        )
+        if updated:
+            self.refresh_from_db()
+            self.delete_files()
+        return bool(updated)
+
+    def _finish(self, status: str, message: str, release: Release | None = None) -> None:
+        self.status = status
+        self.messages = [*self.messages, message]
+        self.release = release or self.release
+        self.active_key = None
+        self.finished_at = timezone.now()
+        if status == self.Status.SUCCEEDED:
+            self.progress, self.stage = 100, "Done"
+        self.save(
+            update_fields=[
+                "status",
+                "messages",
+                "release",
+                "active_key",
+                "finished_at",
+                "progress",
+                "stage",
+            ]
+        )
+
+
+class AuditEvent(models.Model):
+    """One thing staff did to the releases: who, when, to what, with which files, and how it
+    ended. Written once, never edited."""
+
+    class Action(models.TextChoices):
+        UPLOAD = "upload"
+        IMPORT = "import"
+        RETRY = "retry"
+        CANCEL = "cancel"
+        PUBLISH = "publish"
+        UNPUBLISH = "unpublish"
+        DELETE = "delete"
+
+    class Outcome(models.TextChoices):
+        OK = "ok"
+        REFUSED = "refused"
+        FAILED = "failed"
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    actor = models.CharField(max_length=150, blank=True)  # a user name; kept if the user goes
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    release_label = models.CharField(max_length=100, blank=True)
+    import_run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    files = models.JSONField(default=list, blank=True)  # [{"name", "sha256", "size"}]
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The admin's audit list, newest first.
+            models.Index(fields=["-at"], name="audit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.release_label} by {self.actor}: {self.outcome}"
+
+    @classmethod
+    def record(
+        cls,
+        action: str,
+        *,
+        actor: str,
+        outcome: str = Outcome.OK,
+        message: str = "",
+        release: Release | None = None,
+        release_label: str = "",
+        import_run: ImportRun | None = None,
+        files: list[dict] | None = None,
+    ) -> "AuditEvent":
+        return cls.objects.create(
+            action=action,
+            actor=actor,
+            outcome=outcome,
+            message=message,
+            release=release,
+            release_label=release_label or (release.label if release else ""),
+            import_run=import_run,
+            files=files if files is not None else (import_run.file_summary() if import_run else []),
+        )
+
+
+class ConversionEntry(models.Model):
+    """One pair of CMS's conversion table imported with a release: a current code and a code
+    (or range) it was coded as before the change that took effect in `fiscal_year`.
+
+    Read backwards it names the successors of a deleted code (T78.07XA -> T78.070A, ...). A row
+    of the table with several previous codes becomes several entries; a range ("H02.101-H02.106")
+    is one entry with `previous_code_last` set.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="conversions")
+    current_code = models.CharField(max_length=7)  # undotted
+    previous_code = models.CharField(max_length=7)  # undotted; the first of a range
+    previous_code_last = models.CharField(max_length=7, blank=True)  # "" unless a range
+    fiscal_year = models.PositiveSmallIntegerField()  # of the change
+    effective_date = models.DateField()  # October 1, or the date of a mid-year update
+    sequence = models.PositiveIntegerField()  # row order in the table
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [
+            # What replaced a code, in one release's table (successors of a deleted code).
+            models.Index(fields=["release", "previous_code"], name="conversion_previous_idx"),
+        ]
+
+    def __str__(self) -> str:
+        previous = dotted(self.previous_code)
+        if self.previous_code_last:
+            previous += f"-{dotted(self.previous_code_last)}"
+        return f"{dotted(self.current_code)} (FY{self.fiscal_year}) from {previous}"

@@ -5,7 +5,7 @@ field that was wrong.
 """
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from codes.fiscal import fiscal_year_of
@@ -35,10 +35,12 @@ def select_release(params: Mapping[str, str]) -> ReleaseChoice:
     """One query. Precedence when several are given: release, then date, then fy."""
     releases = Release.objects.published()
     if value := params.get("release", "").strip():
-        release = releases.filter(label__iexact=value).first()
+        release = releases.filter(label__iexact=value).first() if could_be_label(value) else None
         if release is None:
             raise ReleaseSelectionError(
-                "release", f'no published release is labelled "{value}"', code="release_not_found"
+                "release",
+                f'no published release is labelled "{value[:100]}"',
+                code="release_not_found",
             )
         return ReleaseChoice(release, "release", value)
     if value := params.get("date", "").strip():
@@ -70,6 +72,12 @@ def select_release(params: Mapping[str, str]) -> ReleaseChoice:
     return ReleaseChoice(release, "", "")
 
 
+def could_be_label(value: str) -> bool:
+    """False for what no label can be, so that it is never sent to the database: longer than
+    Release.label allows, or with a NUL byte (PostgreSQL refuses those in text)."""
+    return len(value) <= 100 and "\x00" not in value
+
+
 def _fiscal_year(value: str) -> int:
     """Accept 2026, FY2026 and fy26."""
     digits = value.upper().removeprefix("FY")
@@ -80,3 +88,26 @@ def _fiscal_year(value: str) -> int:
             "fy", f'"{value}" is not a fiscal year (e.g. 2026)', code="invalid_parameter"
         )
     return int(digits)
+
+
+def releases_in_force_on(days: Iterable[datetime.date]) -> dict[datetime.date, Release | None]:
+    """The release in force on each day, by the rule of ReleaseQuerySet.in_force_on (the latest
+    published release effective on or before the day, within its fiscal year), in one query
+    for any number of days: bulk validation may carry a date of service per item."""
+    days = set(days)
+    releases = list(
+        Release.objects.published()
+        .filter(fiscal_year__in={fiscal_year_of(day) for day in days})
+        .order_by("-effective_date")
+    )
+    return {
+        day: next(
+            (
+                release
+                for release in releases
+                if release.fiscal_year == fiscal_year_of(day) and release.effective_date <= day
+            ),
+            None,
+        )
+        for day in days
+    }

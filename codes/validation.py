@@ -235,15 +235,62 @@ def _placeholder_candidates(code: str, codeset: CodeSet) -> list[Suggestion]:
 
 
 def successors_of(code: str, codeset: CodeSet) -> list[Suggestion]:
-    """New codes that took over a deleted code, from the hierarchy: the billable codes below its
-    nearest surviving ancestor, keeping the same 7th character (T78.07XA -> T78.070A, ...)."""
+    """New codes that took over a deleted code (or one that became a header), billable in the
+    codeset's release.
+
+    From CMS's conversion table when one applies to the release (imported with it or with a
+    later release), followed through later changes; else, or when the table names none, from
+    the hierarchy: the billable codes below the nearest surviving ancestor, keeping the same 7th
+    character (T78.07XA -> T78.070A, T78.071A, T78.079A either way).
+    """
+    return successors_with_source(code, codeset)[0]
+
+
+# Where successors came from.
+FROM_CONVERSION_TABLE = "conversion_table"
+FROM_HIERARCHY = "hierarchy"
+
+
+def successors_with_source(code: str, codeset: CodeSet) -> tuple[list[Suggestion], str]:
+    """successors_of() and where they came from: FROM_CONVERSION_TABLE, FROM_HIERARCHY, or ""
+    when there are none."""
+    converted = _successors_from_conversion_table(code, codeset)
+    if converted:
+        return converted[:MAX_SUGGESTIONS], FROM_CONVERSION_TABLE
     ancestor = codeset.nearest_existing_prefix(code)
     if ancestor is None:
-        return []
+        return [], ""
+    below = _billable_below_keeping_seventh(ancestor, code, codeset)[:MAX_SUGGESTIONS]
+    return below, FROM_HIERARCHY if below else ""
+
+
+def _billable_below_keeping_seventh(ancestor: str, code: str, codeset: CodeSet) -> list[Suggestion]:
     below = codeset.billable_below(ancestor)
     if len(code) == 7 and any(e.code.endswith(code[6]) and len(e.code) == 7 for e in below):
         below = [e for e in below if len(e.code) == 7 and e.code.endswith(code[6])]
-    return [Suggestion(e.code, e.title) for e in below[:MAX_SUGGESTIONS]]
+    return [Suggestion(e.code, e.title) for e in below]
+
+
+def _successors_from_conversion_table(code: str, codeset: CodeSet) -> list[Suggestion]:
+    """The table's current codes for `code`; one replaced again since is followed to its own
+    successors, one that became a header to the billable codes below it."""
+    found: dict[str, Suggestion] = {}
+    pending = codeset.converted_to(code) or []
+    seen = {code}
+    while pending and len(seen) < 100:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        entry = codeset.get(current)
+        if entry is None:  # replaced again since: its successors, in its place
+            pending[:0] = codeset.converted_to(current) or []
+        elif entry.is_billable:
+            found.setdefault(current, Suggestion(current, entry.title))
+        else:
+            for suggestion in _billable_below_keeping_seventh(current, code, codeset):
+                found.setdefault(suggestion.code, suggestion)
+    return list(found.values())
 
 
 def closest_codes(code: str, codeset: CodeSet) -> list[Suggestion]:

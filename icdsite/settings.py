@@ -9,6 +9,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from icdsite.env import envbool, envint, envlist, envstr
+from icdsite.security import DEFAULT_POLICY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,11 +29,20 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The search's trigram lookups (codes.search); harmless on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "corsheaders",
+    "django_tasks",
+    "django_tasks_db",
     "codes",
 ]
 
 MIDDLEWARE = [
+    # First, so that CORS answers (preflights included) go out whatever else answers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -41,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "icdsite.security.ContentSecurityPolicyMiddleware",
+    "icdsite.security.AdminLoginThrottleMiddleware",
+    "icdsite.routers.PrimaryForWritesMiddleware",
 ]
 
 ROOT_URLCONF = "icdsite.urls"
@@ -84,6 +97,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+# DATABASE_REPLICA_URLS: read replicas of the primary (comma-separated URLs). Reads of public
+# pages and the API go to a replica; writes, the admin and unsafe requests to the primary
+# (icdsite/routers.py). In tests a replica mirrors the primary.
+for number, url in enumerate(envlist("DATABASE_REPLICA_URLS", []), start=1):
+    try:
+        replica = dj_database_url.parse(url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS is not usable: {error}") from None
+    if replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS must use the primary's database engine")
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{number}"] = replica
+DATABASE_ROUTERS = ["icdsite.routers.PrimaryReplicaRouter"]
+
+# REDIS_URL: a shared cache for several app servers (redis://host:6379/0); else per process.
+REDIS_URL = envstr("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -93,9 +130,100 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# STATIC_MANIFEST=true (production, after `collectstatic`): hashed, compressed names served
+# forever by whitenoise. Off by default: tests and `runserver` need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("STATIC_MANIFEST", False)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # The largest CMS file (the tabular XML) is ~10 MB; zips of it ~1 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# Imports in the admin: files are stored here between the upload and the background import
+# (one folder per run, removed when the run ends), then read by the worker.
+IMPORT_UPLOAD_DIR = Path(envstr("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
+IMPORT_MAX_FILE_SIZE = envint("IMPORT_MAX_FILE_SIZE", 60 * 1024 * 1024, minimum=1024)
+# A running import whose worker has not reported for this long is taken as dead (killed, crashed).
+IMPORT_STALE_AFTER = envint("IMPORT_STALE_AFTER", 300, minimum=1)
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 20, minimum=1)
+# Uploads above this size are streamed to a temporary file instead of held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# Background tasks (the admin's imports): the database backend, run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# The API (/api/v1/) and the FHIR facade (/fhir/): anonymous reads, throttled; a token
+# (Authorization: Token <key>, created in the admin) gets the higher user rate.
+API_ANON_RATE = envstr("API_ANON_RATE", "1200/minute")
+API_USER_RATE = envstr("API_USER_RATE", "12000/minute")
+# Request bodies (POST validate/ and FHIR operations): 10,000 codes with dates are about 0.5 MB.
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
+API_MAX_VALIDATE_ITEMS = envint("API_MAX_VALIDATE_ITEMS", 10_000, minimum=1)
+# Cache-Control max-age of answers pinned to a release (release=, fy=, date= or a label in the
+# path) and of answers from "the latest release", which a new publication changes.
+API_CACHE_SECONDS_PINNED = envint("API_CACHE_SECONDS_PINNED", 86_400, minimum=0)
+API_CACHE_SECONDS_LATEST = envint("API_CACHE_SECONDS_LATEST", 300, minimum=0)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "codes.api.throttling.AnonThrottle",
+        "codes.api.throttling.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_RATE, "user": API_USER_RATE},
+    # Proxies in front of the app: 0 trusts REMOTE_ADDR only (X-Forwarded-For could be forged).
+    "NUM_PROXIES": envint("API_NUM_PROXIES", 0, minimum=0),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["codes.api.parsers.LimitedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "codes.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ICD-10-CM code-set API",
+    "DESCRIPTION": (
+        "Lookups, search, validation and release diffs of every published ICD-10-CM release, "
+        "for the release in force on a date of service. Choose the release with `fy`, `date` "
+        "or `release` (default: the latest published); every answer names the release."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/(api/v1|fhir)",
+    "ENUM_NAME_OVERRIDES": {"ValidationReasonEnum": "codes.api.serializers.REASON_CHOICES"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "codes.fhir.schema.restore_operation_names",
+    ],
+}
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/(api|fhir)/.*$"
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+
+# Security. With DEBUG off the defaults are those of a public HTTPS site (`check --deploy` is
+# clean); behind a proxy that terminates TLS set TRUST_X_FORWARDED_PROTO=true.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if envbool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No inline script or style anywhere (icdsite/security.py has the default policy).
+CONTENT_SECURITY_POLICY = envstr("CONTENT_SECURITY_POLICY", DEFAULT_POLICY)
+ADMIN_LOGIN_PATH = "/admin/login/"
+ADMIN_LOGIN_MAX_FAILURES = envint("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+ADMIN_LOGIN_LOCKOUT_SECONDS = envint("ADMIN_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -12,7 +12,6 @@ from codes.importer.order_file import parse_order_file
 from codes.importer.run import import_release
 from codes.models import Code, Note, Release
 from tests.conftest import (
-    FY2025_XML,
     FY2026_XML,
     FY2026_ZIP,
     as_upload,
@@ -38,13 +37,17 @@ def fy2026_members() -> dict[str, bytes]:
 
 
 def test_the_april_2025_update_imports_with_no_changes_and_fy2026_is_compared_to_it():
-    april = import_release(as_upload(shared_file("fy2025/Code-desciptions-April-2025.zip")))
+    april_zip = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    draft = import_release(as_upload(april_zip))
+    # A draft is compared to the published release before it and disturbs nothing public.
+    assert draft.compared_to.label == "FY2025"
+    assert Release.objects.get(label="FY2026").compared_to.label == "FY2025"
+    april = import_release(as_upload(april_zip), publish=True)
     assert (april.label, april.fiscal_year, april.effective_date) == (
         "FY2025 April 1 update",
         2025,
         datetime.date(2025, 4, 1),
     )
-    assert april.status == Release.Status.DRAFT
     assert (april.entry_count, april.billable_count, april.header_count) == (
         97_584,
         74_260,
@@ -128,85 +131,6 @@ def test_a_published_release_is_replaced_only_when_asked(django_capture_on_commi
     assert again.change_summary()["codes"] == {"added": 487, "deleted": 28, "revised": 38}
 
 
-def truncated_order_upload():
-    members = fy2026_members()
-    members["icd10cm-order-2026.txt"] = members["icd10cm-order-2026.txt"][:1_000_000]
-    return [zipped(members)]
-
-
-def addenda_as_order_upload():
-    members = fy2026_members()
-    members["icd10cm-order-2026.txt"] = members["icd10cm-order-addenda-2026.txt"]
-    return [zipped(members)]
-
-
-def codes_as_order_upload():
-    members = fy2026_members()
-    members["icd10cm-order-2026.txt"] = members["icd10cm-codes-2026.txt"]
-    return [zipped(members)]
-
-
-def pcs_upload():
-    line = b"00001 001     0 " + b"Central Nervous System, Bypass".ljust(60) + b" Bypass\r\n"
-    return [zipped({"icd10pcs_order_2026.txt": line}, name="icd10pcs_order_2026.zip")]
-
-
-def malformed_xml_upload():
-    xml = FY2026_XML.read_bytes().replace(b"<name>Z53</name>", b"<name>Z53</nam>", 1)
-    return [("icd10cm-tabular-2026.xml", xml)]
-
-
-def doctype_xml_upload():
-    xml = (
-        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n'
-        b"<ICD10CM.tabular><version>&lol2;</version></ICD10CM.tabular>\n"
-    )
-    return [("icd10cm-tabular-2026.xml", xml)]
-
-
-def no_members_upload():
-    return [zipped({"readme.pdf": b"%PDF-1.4 nothing here"}, name="icd10cm-2026.zip")]
-
-
-def disagreeing_xml_upload():
-    # Z53.8 dropped from the XML: the order file lists it, the XML does not.
-    xml = FY2026_XML.read_bytes()
-    start = xml.index(b"<diag>", xml.index(b"<name>Z53.3</name>") + 1)
-    start = xml.index(b"<diag>", xml.index(b"<name>Z53.39</name>"))
-    z538 = xml.index(b"<name>Z53.8</name>")
-    start = xml.rindex(b"<diag>", 0, z538)
-    end = xml.index(b"</diag>", z538) + len(b"</diag>")
-    return as_upload(FY2026_ZIP) + [("icd10cm-tabular-2026.xml", xml[:start] + xml[end:])]
-
-
-def two_fiscal_years_upload():
-    return as_upload(FY2026_ZIP, FY2025_XML)
-
-
-@pytest.mark.parametrize(
-    ("upload", "message"),
-    [
-        (truncated_order_upload, r"icd10cm-order-2026.txt, line \d+: .*truncated"),
-        (addenda_as_order_upload, r"icd10cm-order-2026.txt, line 1: this is an addenda file"),
-        (codes_as_order_upload, r"icd10cm-order-2026.txt, line 1: .*the codes file"),
-        (pcs_upload, r"icd10pcs_order_2026.*PCS"),
-        (malformed_xml_upload, r"icd10cm-tabular-2026.xml, line \d+"),
-        (doctype_xml_upload, r"icd10cm-tabular-2026.xml, line \d+.*DOCTYPE"),
-        (no_members_upload, r"icd10cm-2026.zip"),
-        (disagreeing_xml_upload, r"disagree on 1 codes: Z538 \(order file line \d+\)"),
-        (two_fiscal_years_upload, r"two fiscal years"),
-    ],
-    ids=lambda value: value.__name__ if callable(value) else "",
-)
-def test_bad_input_is_refused_by_name_and_changes_nothing(upload, message):
-    files = upload()
-    before = release_tables_fingerprint()
-    with pytest.raises(ImportFileError, match=message):
-        import_release(files, fiscal_year=2026, replace=True, publish=True)
-    assert release_tables_fingerprint() == before
-
-
 def test_a_database_failure_mid_import_rolls_everything_back():
     """A duplicate code reaching the database breaks its unique constraint after thousands of
     rows are written; the transaction takes them all back."""
@@ -272,3 +196,23 @@ def test_the_command_refuses_an_effective_date_outside_the_fiscal_year():
             "2026-10-01",
             stderr=io.StringIO(),
         )
+
+
+def test_publishing_unpublishing_and_deleting_keep_the_line_compared():
+    fy2025 = Release.objects.get(label="FY2025")
+    fy2026 = Release.objects.get(label="FY2026")
+    april = import_release(as_upload(shared_file("fy2025/Code-desciptions-April-2025.zip")))
+    fy2026.refresh_from_db()
+    assert fy2026.compared_to == fy2025
+    april.publish()
+    fy2026.refresh_from_db()
+    assert fy2026.compared_to == april
+    assert fy2026.addenda_agrees() is True  # April changed nothing, so the numbers hold
+    april.unpublish()
+    fy2026.refresh_from_db()
+    assert fy2026.compared_to == fy2025
+    fy2025.remove()
+    fy2026.refresh_from_db()
+    # The April update is a draft again, so nothing published is left before FY2026.
+    assert fy2026.compared_to is None
+    assert fy2026.changes.count() == 0

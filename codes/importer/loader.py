@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from codes.importer.conversion_table import ConversionRow
 from codes.importer.diff import Entry, compute_changes
 from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.release_data import (
@@ -22,7 +23,17 @@ from codes.importer.release_data import (
     SectionRow,
 )
 from codes.importer.sources import SourceFile as SourceFileData
-from codes.models import Chapter, Code, CodeChange, Note, Release, Section, SourceFile
+from codes.models import (
+    Chapter,
+    Code,
+    CodeChange,
+    ConversionEntry,
+    Note,
+    Release,
+    Section,
+    SourceFile,
+)
+from codes.search import index_release_words
 
 Progress = Callable[[str], None]
 
@@ -39,9 +50,10 @@ def load_release(
     publish: bool = False,
     replace: bool = False,
     progress: Progress = lambda message: None,
+    conversion: Sequence[ConversionRow] = (),
 ) -> Release:
     """Store a release. A draft with the same date or label is replaced; a published one only
-    with `replace`."""
+    with `replace`. `conversion`: the rows of CMS's conversion table shipped with it."""
     try:
         return _load_release(
             data,
@@ -54,6 +66,7 @@ def load_release(
             publish=publish,
             replace=replace,
             progress=progress,
+            conversion=conversion,
         )
     except DatabaseError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -75,6 +88,7 @@ def _load_release(
     publish: bool,
     replace: bool,
     progress: Progress,
+    conversion: Sequence[ConversionRow] = (),
 ) -> Release:
     with transaction.atomic():
         _remove_existing(effective_date=effective_date, label=label, replace=replace)
@@ -107,25 +121,26 @@ def _load_release(
         progress(f"Writing {len(data.chapters)} chapters and {len(data.sections)} sections")
         chapter_ids, section_ids = _write_structure(release, data.chapters, data.sections)
         progress(f"Writing {len(data.codes):,} codes")
-        _write_codes(release, data.codes, chapter_ids, section_ids)
+        _write_codes(release, data.codes, chapter_ids, section_ids, _inclusion_terms(data.notes))
+        index_release_words(release.pk)
+        if conversion:
+            progress(f"Writing {len(conversion):,} rows of the conversion table")
+            _write_conversion(release, conversion)
         progress(f"Writing {len(data.notes):,} notes")
         _write_notes(release, data.notes, chapter_ids, section_ids)
 
-        previous = Release.objects.before(release).first()
+        previous = Release.objects.published().before(release).first()
         new_entries = [
             Entry(r.code, r.is_billable, r.short_title, r.long_title) for r in data.codes
         ]
         if previous is not None:
             progress(f"Comparing with {previous.label}")
         _store_changes(release, previous, new_entries)
-        following = Release.objects.after(release).first()
-        if following is not None:
-            progress(f"Comparing {following.label} with this release")
-            _store_changes(following, release, _entries(following))
+        refresh_changes_after(effective_date, progress=progress)
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from the empty tables it last saw.
         with connection.cursor() as cursor:
-            for model in (Code, Note, CodeChange):
+            for model in (Code, Note, CodeChange, ConversionEntry):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return release
 
@@ -183,6 +198,7 @@ def _write_codes(
     rows: Sequence[CodeRow],
     chapter_ids: dict[int, int],
     section_ids: dict[str, int],
+    inclusion_terms: dict[str, str],
 ) -> None:
     _bulk_insert(
         Code,
@@ -198,6 +214,7 @@ def _write_codes(
             "chapter",
             "section",
             "sequence",
+            "inclusion_terms",
         ],
         (
             (
@@ -212,10 +229,20 @@ def _write_codes(
                 chapter_ids.get(row.chapter),
                 section_ids.get(row.section),
                 row.sequence,
+                inclusion_terms.get(row.code, ""),
             )
             for row in rows
         ),
     )
+
+
+def _inclusion_terms(rows: Sequence[NoteRow]) -> dict[str, str]:
+    """Each code's inclusion terms, one a line, for the word search (Code.inclusion_terms)."""
+    terms: dict[str, list[str]] = {}
+    for row in rows:
+        if row.owner_kind == "code" and row.kind == Note.Kind.INCLUSION_TERM:
+            terms.setdefault(row.owner, []).append(row.text)
+    return {code: "\n".join(texts) for code, texts in terms.items()}
 
 
 def _write_notes(
@@ -248,6 +275,52 @@ def _entries(release: Release) -> list[Entry]:
             "code", "is_billable", "short_title", "long_title"
         )
     ]
+
+
+def _write_conversion(release: Release, rows: Sequence[ConversionRow]) -> None:
+    """One entry per previous code (or range) of each row, in table order."""
+    _bulk_insert(
+        ConversionEntry,
+        [
+            "release",
+            "current_code",
+            "previous_code",
+            "previous_code_last",
+            "fiscal_year",
+            "effective_date",
+            "sequence",
+        ],
+        (
+            (
+                release.pk,
+                row.current_code,
+                previous.first,
+                previous.last,
+                row.fiscal_year,
+                row.effective_date,
+                sequence,
+            )
+            for sequence, (row, previous) in enumerate(
+                ((row, previous) for row in rows for previous in row.previous), start=1
+            )
+        ),
+    )
+
+
+def refresh_changes_after(
+    day: datetime.date, *, progress: Progress = lambda message: None
+) -> None:
+    """Recompute the changes of the releases after `day` whose previous published release is no
+    longer the one they were compared to: after a release is imported published, published,
+    unpublished or deleted. A draft never becomes anyone's base, so importing one disturbs
+    nothing that is public."""
+    for release in Release.objects.filter(effective_date__gt=day).order_by("effective_date"):
+        base = Release.objects.published().before(release).first()
+        # A deleted base leaves compared_to empty (SET_NULL) but its changes in place.
+        stale = base is None and release.changes.exists()
+        if (base.pk if base else None) != release.compared_to_id or stale:
+            progress(f"Comparing {release.label} with {base.label if base else 'nothing'}")
+            _store_changes(release, base, _entries(release))
 
 
 def _store_changes(release: Release, previous: Release | None, entries: list[Entry]) -> None:

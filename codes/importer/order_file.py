@@ -100,6 +100,7 @@ def parse_order_file(data: bytes, *, filename: str) -> list[OrderEntry]:
         )
     _check_sequence(entries, filename=filename)
     _check_headers_have_children(entries, filename=filename)
+    _check_parents_present(entries, filename=filename)
     return entries
 
 
@@ -140,6 +141,19 @@ def _check_headers_have_children(entries: list[OrderEntry], *, filename: str) ->
         if entry.is_billable and has_child:
             raise ImportFileError(
                 f"billable code {entry.code} has a code below it ({following.code})",
+                file=filename,
+                line=entry.line,
+            )
+
+
+def _check_parents_present(entries: list[OrderEntry], *, filename: str) -> None:
+    """Every code below a category needs its category in the file (its parent may be an X stem
+    the file never lists, so nothing stricter holds)."""
+    codes = {entry.code for entry in entries}
+    for entry in entries:
+        if len(entry.code) > 3 and entry.code[:3] not in codes:
+            raise ImportFileError(
+                f"code {entry.code} has no category {entry.code[:3]} in the file",
                 file=filename,
                 line=entry.line,
             )

@@ -89,24 +89,18 @@ def build_release_data(
     *,
     order: Sequence[OrderEntry] | None,
     order_name: str = "",
-    codes: Sequence[CodesEntry] | None = None,
-    codes_name: str = "",
     tabular: Tabular | None = None,
     tabular_name: str = "",
     previous: "ReleaseData | None" = None,
 ) -> ReleaseData:
-    if order is None and tabular is None:
-        raise ImportFileError(
-            "no order file and no tabular XML among the files: nothing says which codes exist"
-        )
+    # run.import_release refuses files with neither, naming them, before parsing anything.
+    assert order is not None or tabular is not None
     if order is not None and tabular is not None:
         data = _from_order_and_tabular(order, order_name, tabular, tabular_name)
     elif order is not None:
         data = _from_order_alone(order, previous)
     else:
         data = _from_tabular_alone(tabular)
-    if codes is not None:
-        data.checks.append(_check_codes_file(data.codes, codes, codes_name))
     return data
 
 
@@ -298,11 +292,8 @@ def _from_tabular_alone(tabular: Tabular) -> ReleaseData:
     return data
 
 
-def _check_codes_file(
-    rows: Sequence[CodeRow], codes: Sequence[CodesEntry], codes_name: str
-) -> Check:
-    """The codes file must list exactly the billable codes of the order file."""
-    billable = {row.code for row in rows if row.is_billable}
+def check_codes_file(billable: set[str], codes: Sequence[CodesEntry], codes_name: str) -> Check:
+    """The codes file must list exactly the billable codes of the order file (or the XML)."""
     listed = {entry.code: entry for entry in codes}
     problems = [
         f"{code} (line {listed[code].line}) is not a billable code of the release"

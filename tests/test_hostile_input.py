@@ -1,0 +1,310 @@
+"""The hostile and broken input corpus: every case is refused by name, fast, in little memory,
+with no temporary file left and the release tables exactly as before.
+
+The cases are built here from the real FY2026 files (large ones are generated, not stored).
+"""
+
+import io
+import os
+import random
+import struct
+import tempfile
+import time
+import tracemalloc
+import zipfile
+import zlib
+
+import pytest
+
+from codes.importer.errors import ImportFileError
+from codes.importer.run import import_release
+from tests.conftest import FY2025_XML, FY2026_XML, FY2026_ZIP, release_tables_fingerprint
+
+pytestmark = pytest.mark.django_db
+
+ORDER = "icd10cm-order-2026.txt"
+CODES = "icd10cm-codes-2026.txt"
+ZIP_NAME = "icd10cm-Code Descriptions-2026.zip"
+XML_NAME = "icd10cm-tabular-2026.xml"
+
+# Generous ceilings: a refusal must never cost what a real import costs (4-5 s, 350 MB).
+# Memory is traced for the cases built to exhaust it (bombs, entities, depth); tracing slows a
+# full parse tenfold, so the cases that parse the whole real files are timed only.
+MAX_SECONDS = 15
+MAX_TRACED_MB = 64
+
+
+def fy2026_members() -> dict[str, bytes]:
+    with zipfile.ZipFile(FY2026_ZIP) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def zipped(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def with_member(name: str, data: bytes) -> list[tuple[str, bytes]]:
+    members = fy2026_members()
+    members[name] = data
+    return [(ZIP_NAME, zipped(members))]
+
+
+def order_lines() -> list[bytes]:
+    return fy2026_members()[ORDER].splitlines(keepends=True)
+
+
+def declare_sizes(archive: bytes, sizes: dict[str, int]) -> bytes:
+    """Make the central directory claim other uncompressed sizes, as a hostile zip would."""
+    data = bytearray(archive)
+    position = data.find(b"PK\x01\x02")
+    while position != -1:
+        name_length = struct.unpack_from("<H", data, position + 28)[0]
+        name = data[position + 46 : position + 46 + name_length].decode()
+        if name in sizes:
+            struct.pack_into("<I", data, position + 24, sizes[name])
+        position = data.find(b"PK\x01\x02", position + 46)
+    return bytes(data)
+
+
+def zeros_zip(name: str, megabytes: int) -> bytes:
+    """A deflated member of `megabytes` of zeros, compressed in chunks (about 1000:1)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
+        chunk = bytes(1024 * 1024)
+        for _ in range(megabytes):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+def noise(size: int) -> bytes:
+    return random.Random(size).randbytes(size)
+
+
+# Order file cases -------------------------------------------------------------------------
+
+
+def truncated_order_file():
+    return with_member(ORDER, fy2026_members()[ORDER][:1_000_000])
+
+
+def garbled_order_file():
+    data = bytearray(fy2026_members()[ORDER])
+    data[2_000_000:2_000_400] = noise(400)
+    return with_member(ORDER, bytes(data))
+
+
+def wrong_fixed_width():
+    lines = order_lines()
+    lines = [line[:14] + line[15:] if n == 500 else line for n, line in enumerate(lines)]
+    return with_member(ORDER, b"".join(lines))
+
+
+def invalid_utf8_order_file():
+    lines = order_lines()
+    lines[9] = lines[9].replace(b"Typhoid", b"Typh\xc3\x28id")
+    return with_member(ORDER, b"".join(lines))
+
+
+def binary_file_named_txt():
+    return [(ORDER, b"\x89PNG\r\n\x1a\n" + noise(4096))]
+
+
+def duplicate_code_lines():
+    lines = order_lines()
+    lines.insert(3, lines[2])
+    return with_member(ORDER, b"".join(lines))
+
+
+def code_whose_parent_is_missing():
+    # Drop category A00 and renumber, so only the missing parent is wrong.
+    lines = [line for line in order_lines() if line[6:13] != b"A00    "]
+    renumbered = [b"%05d" % n + line[5:] for n, line in enumerate(lines, start=1)]
+    return with_member(ORDER, b"".join(renumbered))
+
+
+def addenda_as_order_file():
+    return with_member(ORDER, fy2026_members()["icd10cm-order-addenda-2026.txt"])
+
+
+def codes_file_as_order_file():
+    return with_member(ORDER, fy2026_members()[CODES])
+
+
+def codes_file_disagreeing():
+    lines = fy2026_members()[CODES].splitlines(keepends=True)
+    return with_member(CODES, b"".join(lines[:100] + lines[101:]))
+
+
+# Zip cases ---------------------------------------------------------------------------------
+
+
+def empty_zip():
+    return [(ZIP_NAME, zipped({}))]
+
+
+def zip_without_needed_members():
+    return [(ZIP_NAME, zipped({"icd10OrderFiles.pdf": b"%PDF-1.4\n"}))]
+
+
+def zip_with_only_the_codes_file():
+    return [(ZIP_NAME, zipped({CODES: fy2026_members()[CODES]}))]
+
+
+def nested_zip():
+    return [(ZIP_NAME, zipped({"inner.zip": zipped(fy2026_members())}))]
+
+
+def member_path_escaping_the_folder():
+    return [(ZIP_NAME, zipped({f"../../{ORDER}": fy2026_members()[ORDER]}))]
+
+
+def zip_bomb_by_ratio():
+    return [(ZIP_NAME, zeros_zip(ORDER, 64))]
+
+
+def zip_bomb_by_total_size():
+    # Each member is plausible alone (ratio under 200:1, under 300 MB); together they claim 750.
+    members = {f"icd10cm-order-part{n}.pdf": noise(1_400_000) for n in range(3)}
+    archive = zipped(members, method=zipfile.ZIP_STORED)
+    return [(ZIP_NAME, declare_sizes(archive, dict.fromkeys(members, 250 * 1024 * 1024)))]
+
+
+def huge_single_member():
+    archive = zipped({ORDER: noise(2_000_000)}, method=zipfile.ZIP_STORED)
+    return [(ZIP_NAME, declare_sizes(archive, {ORDER: 320 * 1024 * 1024}))]
+
+
+def icd10pcs_zip():
+    line = b"00001 001     0 " + b"Central Nervous System, Bypass".ljust(60) + b" Bypass\r\n"
+    return [("icd10pcs_order_2026.zip", zipped({"icd10pcs_order_2026.txt": line}))]
+
+
+# XML cases ---------------------------------------------------------------------------------
+
+TINY_XML = b"<ICD10CM.tabular><version>2026</version>%s</ICD10CM.tabular>"
+
+
+def billion_laughs():
+    entities = b'<!ENTITY lol "lol">' + b"".join(
+        b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+        for n in range(1, 10)
+    )
+    return [(XML_NAME, b"<?xml version='1.0'?><!DOCTYPE t [" + entities + b"]>" + TINY_XML % b"")]
+
+
+def quadratic_blowup():
+    entity = b"<!ENTITY a '" + b"x" * 50_000 + b"'>"
+    body = b"&a;" * 50_000
+    return [(XML_NAME, b"<!DOCTYPE t [" + entity + b"]>" + TINY_XML % body)]
+
+
+def external_entity():
+    doctype = b'<!DOCTYPE t [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    return [(XML_NAME, doctype + TINY_XML % b"<chapter>&e;</chapter>")]
+
+
+def external_dtd():
+    return [(XML_NAME, b'<!DOCTYPE t SYSTEM "http://127.0.0.1:9/t.dtd">' + TINY_XML % b"")]
+
+
+def malformed_xml():
+    xml = FY2026_XML.read_bytes().replace(b"<name>Z53</name>", b"<name>Z53</nam>", 1)
+    return [(XML_NAME, xml)]
+
+
+def deeply_nested_xml():
+    return [(XML_NAME, TINY_XML % (b"<diag>" * 300 + b"</diag>" * 300))]
+
+
+def order_file_and_xml_disagree():
+    xml = FY2026_XML.read_bytes()
+    z538 = xml.index(b"<name>Z53.8</name>")
+    start = xml.rindex(b"<diag>", 0, z538)
+    end = xml.index(b"</diag>", z538) + len(b"</diag>")
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (XML_NAME, xml[:start] + xml[end:])]
+
+
+def files_of_two_fiscal_years():
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2025_XML.name, FY2025_XML.read_bytes())]
+
+
+CASES = [
+    (truncated_order_file, rf"{ORDER}, line \d+: the last line has no line ending", False),
+    (garbled_order_file, rf"{ORDER}, line \d+: .*(binary|not ASCII)", False),
+    (wrong_fixed_width, rf"{ORDER}, line 501: .*order file line", False),
+    (invalid_utf8_order_file, rf"{ORDER}.*line 10", False),
+    (binary_file_named_txt, rf"{ORDER}.*binary", True),
+    (duplicate_code_lines, rf"{ORDER}, line 4: code A001 appears twice \(first on line 3\)", False),
+    (code_whose_parent_is_missing, rf"{ORDER}, line 1: code A000 has no category A00", False),
+    (addenda_as_order_file, rf"{ORDER}, line 1: this is an addenda file", False),
+    (codes_file_as_order_file, rf"{ORDER}, line 1: .*the codes file", False),
+    (codes_file_disagreeing, rf"{CODES}: the codes file disagrees .* on 1 codes", False),
+    (empty_zip, ZIP_NAME, True),
+    (zip_without_needed_members, ZIP_NAME, True),
+    (zip_with_only_the_codes_file, "no order file and no tabular XML", False),
+    (nested_zip, rf"{ZIP_NAME}.*nested zip", True),
+    (member_path_escaping_the_folder, rf"{ZIP_NAME}.*\.\./\.\./", True),
+    (zip_bomb_by_ratio, rf"{ZIP_NAME}.*compressed more than 200:1", True),
+    (zip_bomb_by_total_size, rf"{ZIP_NAME}.*600 MB", True),
+    (huge_single_member, rf"{ZIP_NAME}.*300 MB", True),
+    (icd10pcs_zip, r"icd10pcs_order_2026.*ICD-10-PCS", True),
+    (billion_laughs, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
+    (quadratic_blowup, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
+    (external_entity, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
+    (external_dtd, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
+    (malformed_xml, rf"{XML_NAME}, line 237579: not well-formed XML", False),
+    (deeply_nested_xml, rf"{XML_NAME}, line 1.*(nested|depth)", True),
+    (order_file_and_xml_disagree, r"disagree on 1 codes: Z538 \(order file line \d+\)", False),
+    (files_of_two_fiscal_years, r"two fiscal years.*FY2026.*FY2025|two fiscal years", False),
+]
+
+
+@pytest.fixture(scope="module")
+def tables_before(django_db_setup, django_db_blocker):
+    """The session's release tables, as every test here starts from them (each rolls back)."""
+    with django_db_blocker.unblock():
+        return release_tables_fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("build", "message", "traced"), CASES, ids=[case.__name__ for case, _, _ in CASES]
+)
+def test_hostile_input_is_refused_by_name_quickly_and_changes_nothing(
+    build, message, traced, tables_before
+):
+    files = build()
+    temporary = set(os.listdir(tempfile.gettempdir()))
+    if traced:
+        tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImportFileError, match=message):
+            import_release(files, fiscal_year=2026, replace=True, publish=True)
+        seconds = time.monotonic() - started
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+    finally:
+        tracemalloc.stop()
+    assert seconds < MAX_SECONDS
+    assert peak_mb < MAX_TRACED_MB
+    assert set(os.listdir(tempfile.gettempdir())) <= temporary
+    assert release_tables_fingerprint() == tables_before
+
+
+def test_a_refused_zip_bomb_is_never_inflated():
+    bomb = zeros_zip(ORDER, 64)
+    assert len(bomb) < 1024 * 1024
+    assert zlib.compress(bytes(10)) != bomb  # the bomb is real deflate data, not a stub
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFileError):
+            import_release([(ZIP_NAME, bomb)])
+        assert tracemalloc.get_traced_memory()[1] < 16 * 1024 * 1024
+    finally:
+        tracemalloc.stop()

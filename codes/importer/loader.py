@@ -307,9 +307,7 @@ def _write_conversion(release: Release, rows: Sequence[ConversionRow]) -> None:
     )
 
 
-def refresh_changes_after(
-    day: datetime.date, *, progress: Progress = lambda message: None
-) -> None:
+def refresh_changes_after(day: datetime.date, *, progress: Progress = lambda message: None) -> None:
     """Recompute the changes of the releases after `day` whose previous published release is no
     longer the one they were compared to: after a release is imported published, published,
     unpublished or deleted. A draft never becomes anyone's base, so importing one disturbs

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     # The search's trigram lookups (codes.search); harmless on SQLite.
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular_sidecar",
     "rest_framework.authtoken",
     "drf_spectacular",
     "corsheaders",
@@ -194,6 +195,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from this site (drf-spectacular-sidecar): no CDN, no inline script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(api/v1|fhir)",
     "ENUM_NAME_OVERRIDES": {"ValidationReasonEnum": "codes.api.serializers.REASON_CHOICES"},

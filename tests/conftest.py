@@ -16,6 +16,7 @@ FY2025_ZIP = BUNDLED / "fy2025" / "ICD10-CM Code Descriptions 2025.zip"
 FY2025_XML = BUNDLED / "fy2025" / "icd10cm-tabular-April-2025.xml"
 FY2026_ZIP = BUNDLED / "fy2026" / "icd10cm-Code Descriptions-2026.zip"
 FY2026_XML = BUNDLED / "fy2026" / "icd10cm-tabular-April-1-2026.xml"
+FY2026_CONVERSION = BUNDLED / "fy2026" / "ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx"
 
 
 def shared_file(relative: str) -> Path:
@@ -48,6 +49,21 @@ def as_upload(*paths: Path) -> list[tuple[str, bytes]]:
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_bundled_releases", stdout=io.StringIO())
+
+
+@pytest.fixture
+def fy2025():
+    """The bundled FY2025 release, as stored by the session fixture."""
+    from codes.models import Release
+
+    return Release.objects.get(label="FY2025")
+
+
+@pytest.fixture
+def fy2026():
+    from codes.models import Release
+
+    return Release.objects.get(label="FY2026")
 
 
 def release_tables_fingerprint() -> dict[str, tuple[int, str]]:

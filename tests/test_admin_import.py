@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release
 from tests.conftest import (
+    FY2026_CONVERSION,
     FY2026_XML,
     FY2026_ZIP,
     REPO,
@@ -214,7 +215,7 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
 
 @pytest.mark.django_db
 def test_the_same_files_again_are_recognised_and_point_at_the_existing_release(staff):
-    response = upload(staff, FY2026_ZIP, FY2026_XML)
+    response = upload(staff, FY2026_ZIP, FY2026_XML, FY2026_CONVERSION)  # as bundled
     fy2026 = Release.objects.get(label="FY2026")
     assert "already imported as" in form_errors(response)
     assert reverse("admin:codes_release_preview", args=[fy2026.pk]) in response.content.decode()

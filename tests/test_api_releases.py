@@ -8,10 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from codes import codeset
-from codes.importer.conversion_table import parse_conversion_table
-from codes.importer.loader import _write_conversion
-from codes.models import Release
-from tests.conftest import shared_file
+from codes.models import ConversionEntry, Release
 
 pytestmark = pytest.mark.django_db
 
@@ -27,16 +24,11 @@ def api():
 
 
 @pytest.fixture
-def fy2026():
-    return Release.objects.get(label="FY2026")
-
-
-@pytest.fixture
-def fy2026_with_conversion_table(fy2026):
-    """FY2026 as if CMS's conversion table had been imported with it."""
-    path = shared_file("fy2026/ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
-    _write_conversion(fy2026, parse_conversion_table(path.read_bytes(), filename=path.name))
-    codeset._cache.clear()  # the in-memory index of FY2026 was built without the table
+def fy2026_without_conversion_table(fy2026):
+    """FY2026 as if it had been imported without CMS's conversion table (the bundled one has
+    it): successors then come from the hierarchy."""
+    ConversionEntry.objects.filter(release=fy2026).delete()
+    codeset._cache.clear()  # the in-memory index of FY2026 was built with the table
     yield fy2026
     codeset._cache.clear()
 
@@ -87,7 +79,7 @@ def test_a_release_says_what_changed_and_how_it_was_checked(api):
         "headers": {"added": 143, "deleted": 0, "revised": 7},
     }
     assert body["addenda_agrees"] is True
-    assert body["conversion_table"] is False
+    assert body["conversion_table"] is True  # bundled with FY2026
     assert body["links"]["changes_csv"].endswith("/api/v1/releases/FY2026/changes.csv")
 
 
@@ -99,7 +91,7 @@ def test_the_changes_are_cms_s_numbers_and_deleted_codes_have_successors(api):
     by_code = {row["code"]: row for row in deleted}
     t78 = by_code["T78.07XA"]
     assert [s["code"] for s in t78["successors"]] == ["T78.070A", "T78.071A", "T78.079A"]
-    assert t78["successors_source"] == "hierarchy"
+    assert t78["successors_source"] == "conversion_table"
     g35 = by_code["G35"]  # became a header: deleted as billable, added as header
     assert [s["code"] for s in g35["successors"]][:2] == ["G35.A", "G35.B0"]
     added = api.get("/api/v1/releases/FY2026/changes/?type=added&billable=false").json()
@@ -113,9 +105,17 @@ def test_the_changes_are_cms_s_numbers_and_deleted_codes_have_successors(api):
     )
 
 
-def test_successors_come_from_the_conversion_table_when_one_was_imported(
-    api, fy2026_with_conversion_table
+def test_without_a_conversion_table_successors_come_from_the_hierarchy(
+    api, fy2026_without_conversion_table
 ):
+    assert api.get("/api/v1/releases/FY2026/").json()["conversion_table"] is False
+    deleted = api.get("/api/v1/releases/FY2026/changes/?type=deleted").json()["results"]
+    t78 = {row["code"]: row for row in deleted}["T78.07XA"]
+    assert t78["successors_source"] == "hierarchy"
+    assert [s["code"] for s in t78["successors"]] == ["T78.070A", "T78.071A", "T78.079A"]
+
+
+def test_successors_come_from_the_conversion_table_imported_with_the_release(api):
     assert api.get("/api/v1/releases/FY2026/").json()["conversion_table"] is True
     deleted = api.get("/api/v1/releases/FY2026/changes/?type=deleted").json()["results"]
     by_code = {row["code"]: row for row in deleted}

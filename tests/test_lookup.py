@@ -11,11 +11,6 @@ from codes.selection import ReleaseSelectionError, select_release
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fy2026():
-    return Release.objects.get(label="FY2026")
-
-
 def test_z53_has_its_family_and_inherits_section_and_chapter_notes(fy2026):
     detail = code_detail(find_code(fy2026, "z53"))
     assert detail.is_header

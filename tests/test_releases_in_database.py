@@ -9,16 +9,6 @@ from codes.models import Chapter, Code, CodeChange, Note, Release, Section
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fy2025():
-    return Release.objects.get(label="FY2025")
-
-
-@pytest.fixture
-def fy2026():
-    return Release.objects.get(label="FY2026")
-
-
 def test_fy2026_holds_every_entry_of_its_order_file(fy2026):
     codes = Code.objects.in_release(fy2026)
     assert codes.count() == fy2026.entry_count == 98_186

@@ -3,20 +3,9 @@
 import pytest
 
 from codes import validation
-from codes.models import Release
 from codes.validation import validate, validate_many
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fy2025():
-    return Release.objects.get(label="FY2025")
-
-
-@pytest.fixture
-def fy2026():
-    return Release.objects.get(label="FY2026")
 
 
 def test_a_header_is_not_billable_and_suggests_the_billable_codes_below(fy2026):

@@ -41,9 +41,6 @@ class ReleaseQuerySet(models.QuerySet):
     def before(self, release: "Release") -> "ReleaseQuerySet":
         return self.filter(effective_date__lt=release.effective_date).order_by("-effective_date")
 
-    def after(self, release: "Release") -> "ReleaseQuerySet":
-        return self.filter(effective_date__gt=release.effective_date).order_by("effective_date")
-
     def imported_from(self, sha256s: set[str]) -> "ReleaseQuerySet":
         """Releases imported from exactly these files (by SHA-256): the same upload again."""
         candidates = (
@@ -109,10 +106,6 @@ class Release(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
-
-    def previous(self) -> "Release | None":
-        """The release before this one in the line, published or not."""
-        return Release.objects.before(self).first()
 
     def change_summary(self) -> dict[str, dict[str, int]]:
         """The stored changes tallied as in CMS's addenda summary (one query)."""

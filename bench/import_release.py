@@ -78,6 +78,10 @@ def floor(files, connection, transaction) -> None:
     order = parse_order_file(sources.get(ORDER).data, filename="order")
     tabular = parse_tabular_xml(sources.get(TABULAR).data, filename="xml")
     placed = {code.code: code for code in tabular.codes}
+    terms = {
+        c.code: "\n".join(n.text for n in c.notes if n.kind == "inclusion_term")
+        for c in tabular.codes
+    }
     with transaction.atomic():
         # One throwaway row for the foreign key; everything is rolled back at the end.
         release_id = Release.objects.create(
@@ -90,10 +94,10 @@ def floor(files, connection, transaction) -> None:
         _bulk_insert(
             Code,
             ["release", "code", "short_title", "long_title", "is_billable", "kind"]
-            + ["parent_code", "depth", "sequence"],
+            + ["parent_code", "depth", "sequence", "inclusion_terms"],
             (
                 (release_id, e.code, e.short_title, e.long_title, e.is_billable, "code")
-                + (placed[e.code].parent or "", 0, e.sequence)
+                + (placed[e.code].parent or "", 0, e.sequence, terms[e.code])
                 for e in order
             ),
         )

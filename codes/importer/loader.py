@@ -5,6 +5,7 @@ changes of the release after it recomputed against it), or nothing is.
 """
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
@@ -38,6 +39,25 @@ from codes.search import index_release_words
 Progress = Callable[[str], None]
 
 
+def _refusing_database_errors(function: Callable) -> Callable:
+    """A database error while storing (a lost connection, a constraint) becomes a plain refusal:
+    the transaction has rolled back, so nothing of the release is visible."""
+
+    @functools.wraps(function)
+    def refusing(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DatabaseError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ReleaseNotStored(
+                f"the database refused the release ({type(error).__name__}: {first_line}); "
+                "nothing was stored"
+            ) from error
+
+    return refusing
+
+
+@_refusing_database_errors
 def load_release(
     data: ReleaseData,
     *,
@@ -54,42 +74,6 @@ def load_release(
 ) -> Release:
     """Store a release. A draft with the same date or label is replaced; a published one only
     with `replace`. `conversion`: the rows of CMS's conversion table shipped with it."""
-    try:
-        return _load_release(
-            data,
-            fiscal_year=fiscal_year,
-            effective_date=effective_date,
-            label=label,
-            files=files,
-            report=report,
-            imported_by=imported_by,
-            publish=publish,
-            replace=replace,
-            progress=progress,
-            conversion=conversion,
-        )
-    except DatabaseError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ReleaseNotStored(
-            f"the database refused the release ({type(error).__name__}: {first_line}); "
-            "nothing was stored"
-        ) from error
-
-
-def _load_release(
-    data: ReleaseData,
-    *,
-    fiscal_year: int,
-    effective_date: datetime.date,
-    label: str,
-    files: Sequence[SourceFileData],
-    report: dict | None,
-    imported_by: str,
-    publish: bool,
-    replace: bool,
-    progress: Progress,
-    conversion: Sequence[ConversionRow] = (),
-) -> Release:
     with transaction.atomic():
         _remove_existing(effective_date=effective_date, label=label, replace=replace)
         now = timezone.now()

@@ -5,7 +5,7 @@ field that was wrong.
 """
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from codes.fiscal import fiscal_year_of
@@ -31,11 +31,20 @@ class ReleaseChoice:
     value: str
 
 
-def select_release(params: Mapping[str, str]) -> ReleaseChoice:
-    """One query. Precedence when several are given: release, then date, then fy."""
-    releases = Release.objects.published()
+def select_release(
+    params: Mapping[str, str], published: Sequence[Release] | None = None
+) -> ReleaseChoice:
+    """Precedence when several are given: release, then date, then fy.
+
+    The choice is made among `published` (the published releases, newest first), read in one
+    query when not given: a page that lists the releases and shows one of them reads both from
+    the same snapshot, so a release published meanwhile can never make it show two.
+    """
+    if published is None:
+        published = list(Release.objects.published().order_by("-effective_date"))
     if value := params.get("release", "").strip():
-        release = releases.filter(label__iexact=value).first() if could_be_label(value) else None
+        wanted = value.casefold()
+        release = next((r for r in published if r.label.casefold() == wanted), None)
         if release is None:
             raise ReleaseSelectionError(
                 "release",
@@ -50,7 +59,7 @@ def select_release(params: Mapping[str, str]) -> ReleaseChoice:
             raise ReleaseSelectionError(
                 "date", f'"{value}" is not a date (YYYY-MM-DD)', code="invalid_parameter"
             ) from None
-        release = releases.in_force_on(day)
+        release = _in_force_on(day, published)
         if release is None:
             raise ReleaseSelectionError(
                 "date",
@@ -60,16 +69,28 @@ def select_release(params: Mapping[str, str]) -> ReleaseChoice:
         return ReleaseChoice(release, "date", value)
     if value := params.get("fy", "").strip():
         fiscal_year = _fiscal_year(value)
-        release = releases.latest_of_fiscal_year(fiscal_year)
+        release = next((r for r in published if r.fiscal_year == fiscal_year), None)
         if release is None:
             raise ReleaseSelectionError(
                 "fy", f"no published release for FY{fiscal_year}", code="release_not_found"
             )
         return ReleaseChoice(release, "fy", value)
-    release = releases.order_by("-effective_date").first()
-    if release is None:
+    if not published:
         raise ReleaseSelectionError("release", "no release is published yet", code="no_release")
-    return ReleaseChoice(release, "", "")
+    return ReleaseChoice(published[0], "", "")
+
+
+def _in_force_on(day: datetime.date, published: Sequence[Release]) -> Release | None:
+    """ReleaseQuerySet.in_force_on's rule on releases newest first: the latest release effective
+    on or before the day, within the day's fiscal year."""
+    return next(
+        (
+            release
+            for release in published
+            if release.fiscal_year == fiscal_year_of(day) and release.effective_date <= day
+        ),
+        None,
+    )
 
 
 def could_be_label(value: str) -> bool:
@@ -91,23 +112,12 @@ def _fiscal_year(value: str) -> int:
 
 
 def releases_in_force_on(days: Iterable[datetime.date]) -> dict[datetime.date, Release | None]:
-    """The release in force on each day, by the rule of ReleaseQuerySet.in_force_on (the latest
-    published release effective on or before the day, within its fiscal year), in one query
+    """The release in force on each day (the rule of ReleaseQuerySet.in_force_on), in one query
     for any number of days: bulk validation may carry a date of service per item."""
     days = set(days)
-    releases = list(
+    published = list(
         Release.objects.published()
         .filter(fiscal_year__in={fiscal_year_of(day) for day in days})
         .order_by("-effective_date")
     )
-    return {
-        day: next(
-            (
-                release
-                for release in releases
-                if release.fiscal_year == fiscal_year_of(day) and release.effective_date <= day
-            ),
-            None,
-        )
-        for day in days
-    }
+    return {day: _in_force_on(day, published) for day in days}

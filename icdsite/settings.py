@@ -118,9 +118,16 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Per worker: a few thousand compressed pages (~3 KB each) before the oldest go.
+            "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
+        }
     )
 }
+# How long a rendered page or API answer is kept (codes.response_cache); 0 turns it off. Its key
+# names the releases it came from, so publishing never needs the cache cleared.
+RESPONSE_CACHE_SECONDS = envint("RESPONSE_CACHE_SECONDS", 24 * 60 * 60, minimum=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

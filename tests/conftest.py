@@ -51,6 +51,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_bundled_releases", stdout=io.StringIO())
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache: a test may change a release's rows in its
+    transaction, and rendered answers are cached by release, not by row."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def fy2025():
     """The bundled FY2025 release, as stored by the session fixture."""

@@ -7,18 +7,10 @@ import sys
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_every_page_carries_a_content_security_policy_without_inline_code(client):

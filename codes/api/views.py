@@ -38,6 +38,7 @@ from codes.codeset import codeset_for
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.lookup import code_detail, code_history, find_code
 from codes.models import Code, Release
+from codes.response_cache import cached_data, store_data
 from codes.selection import (
     PARAMETERS,
     ReleaseChoice,
@@ -110,9 +111,14 @@ class ApiView(APIView):
         not_modified = freshness.not_modified(request)
         if not_modified is not None:
             return not_modified
-        response = build()
-        if not isinstance(response, HttpResponse | StreamingHttpResponse):
-            response = Response(response)
+        data = cached_data(freshness.etag, request)
+        if data is not None:
+            response = Response(data)
+        else:
+            response = build()
+            if not isinstance(response, HttpResponse | StreamingHttpResponse):
+                store_data(freshness.etag, request, response)
+                response = Response(response)
         freshness.apply(response)
         return response
 

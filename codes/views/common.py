@@ -13,20 +13,19 @@ URL; Last-Modified is the latest of them. A page pinned to a release (`?release=
 
 import datetime
 import hashlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from pathlib import Path
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 
+from codes.build import build_fingerprint
 from codes.models import Release
+from codes.response_cache import cached_page, store_page
 from codes.selection import PARAMETERS, ReleaseChoice, ReleaseSelectionError, select_release
 
 PINNED_MAX_AGE = 24 * 60 * 60
@@ -54,13 +53,13 @@ class Site:
 
 
 def get_site(request: HttpRequest) -> Site:
-    """Two queries, once per request (the caching decorator and the view share them)."""
+    """One query, once per request (the caching decorator and the view share it)."""
     site = getattr(request, "_codes_site", None)
     if site is None:
         releases = list(Release.objects.published().order_by("-effective_date"))
         site = Site(releases=releases)
         try:
-            site.choice = select_release(request.GET)
+            site.choice = select_release(request.GET, releases)
         except ReleaseSelectionError as error:
             site.error = error
         else:
@@ -120,33 +119,6 @@ def url_with(path: str, params: dict[str, str]) -> str:
 
 # HTTP caching ------------------------------------------------------------------------------------
 
-_build_lock = threading.Lock()
-_build: tuple[str, datetime.datetime] | None = None
-# What a deploy changes in a page besides the data.
-BUILD_SOURCES = ("templates", "static", "codes")
-
-
-def build_fingerprint() -> tuple[str, datetime.datetime]:
-    """A hash of the templates, static files and code, and their latest modification (once per
-    process): a deploy changes every ETag."""
-    global _build
-    if _build is None:
-        with _build_lock:
-            if _build is None:
-                digest = hashlib.sha256()
-                latest = 0.0
-                base = Path(settings.BASE_DIR)
-                for folder in BUILD_SOURCES:
-                    for path in sorted((base / folder).rglob("*")):
-                        if path.is_file() and path.suffix in {".py", ".html", ".css", ".js"}:
-                            digest.update(path.read_bytes())
-                            latest = max(latest, path.stat().st_mtime)
-                _build = (
-                    digest.hexdigest()[:16],
-                    datetime.datetime.fromtimestamp(int(latest), tz=datetime.UTC),
-                )
-    return _build
-
 
 def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
     site = get_site(request)
@@ -175,7 +147,18 @@ def release_page(*, pinned_by_path: bool = False) -> Callable:
     """
 
     def decorator(view: Callable) -> Callable:
-        conditional = condition(etag_func=_etag, last_modified_func=_last_modified)(view)
+        @wraps(view)
+        def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            etag = _etag(request)
+            if etag is None:  # a release parameter in error: answered, not kept
+                return view(request, *args, **kwargs)
+            response = cached_page(etag, request)
+            if response is None:
+                response = view(request, *args, **kwargs)
+                store_page(etag, request, response)
+            return response
+
+        conditional = condition(etag_func=_etag, last_modified_func=_last_modified)(cached)
 
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -1,0 +1,64 @@
+"""A server-side cache of answers, keyed by what an answer is made of.
+
+A published release never changes, so an answer is fixed by the releases it comes from (their
+ids and import and publication times), the build, and the request (path, query, host, Accept).
+The ETags of the site (codes.views.common) and of the API (codes.api.caching) already hash
+exactly that, so they are the keys: publishing or re-importing a release changes every key at
+once, and a response is never a mix of two releases. Old entries are not deleted; they expire.
+
+The cache is Django's default: Redis when REDIS_URL is set (shared by every worker and app
+server, so a page is rendered once), local memory otherwise. Page bodies are compressed: a code
+page shrinks from ~14 KB to ~3 KB, which keeps a worker's local cache small and Redis fast.
+"""
+
+import zlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+from codes.build import build_fingerprint
+
+# Headers a page keeps from the cache; the middleware adds the rest (CSP, security) on the way out.
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
+
+
+def _key(kind: str, etag: str, request: HttpRequest) -> str:
+    # The host is part of an answer (absolute links), and so is the build; the ETag covers the
+    # rest.
+    return f"{kind}:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.get_host()}"
+
+
+def cached_page(etag: str, request: HttpRequest) -> HttpResponse | None:
+    if not settings.RESPONSE_CACHE_SECONDS:
+        return None
+    entry = cache.get(_key("page", etag, request))
+    if entry is None:
+        return None
+    headers, body = entry
+    return HttpResponse(zlib.decompress(body), headers=headers)
+
+
+def store_page(etag: str, request: HttpRequest, response: HttpResponse) -> None:
+    """Keep a 200 page; a page that sets a cookie is someone's, not everyone's."""
+    if (
+        not settings.RESPONSE_CACHE_SECONDS
+        or response.status_code != 200
+        or response.cookies
+        or response.streaming
+    ):
+        return
+    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    entry = (headers, zlib.compress(response.content, 1))
+    cache.set(_key("page", etag, request), entry, settings.RESPONSE_CACHE_SECONDS)
+
+
+def cached_data(etag: str, request: HttpRequest) -> dict | None:
+    if not settings.RESPONSE_CACHE_SECONDS:
+        return None
+    return cache.get(_key("data", etag, request))
+
+
+def store_data(etag: str, request: HttpRequest, data: dict) -> None:
+    if settings.RESPONSE_CACHE_SECONDS:
+        cache.set(_key("data", etag, request), data, settings.RESPONSE_CACHE_SECONDS)

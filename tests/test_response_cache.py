@@ -1,0 +1,88 @@
+"""The server-side cache of pages and API answers (codes.response_cache): a second request is
+answered from the cache in one query, and a change of the published releases is never hidden."""
+
+import pytest
+
+from codes.icd10 import dotted
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def revised_code(fy2025, fy2026):
+    """A code whose title differs between FY2025 and FY2026, found in the data."""
+    from codes.models import Code
+
+    old = dict(Code.objects.filter(release=fy2025).values_list("code", "long_title"))
+    for code, title in Code.objects.filter(release=fy2026).values_list("code", "long_title"):
+        if code in old and old[code] != title:
+            return code, old[code], title
+    pytest.fail("no code is revised between FY2025 and FY2026")
+
+
+def test_a_page_is_rendered_once_then_served_from_the_cache(client, django_assert_num_queries):
+    first = client.get("/codes/Z53.01/")
+    assert first.status_code == 200
+    # The published releases (the cache key) and nothing else.
+    with django_assert_num_queries(1):
+        second = client.get("/codes/Z53.01/")
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert second["Content-Type"] == first["Content-Type"]
+    assert second["ETag"] == first["ETag"]
+    assert "Content-Security-Policy" in second  # the middleware still runs
+
+
+def test_a_page_of_another_release_or_url_is_not_the_cached_one(client):
+    latest = client.get("/codes/Z53.01/")
+    pinned = client.get("/codes/Z53.01/?release=FY2025")
+    other = client.get("/codes/Z53.09/")
+    assert len({latest.content, pinned.content, other.content}) == 3
+
+
+def test_publishing_changes_what_every_cached_page_shows(client, fy2026, revised_code):
+    code, old_title, new_title = revised_code
+    url = f"/codes/{dotted(code)}/"
+    assert new_title in client.get(url).content.decode()
+    fy2026.unpublish()
+    page = client.get(url).content.decode()
+    assert old_title in page and new_title not in page
+    fy2026.publish()
+    assert new_title in client.get(url).content.decode()
+
+
+def test_an_api_answer_is_built_once_then_served_from_the_cache(
+    client, django_assert_num_queries, revised_code
+):
+    code, _, new_title = revised_code
+    url = f"/api/v1/codes/{code}/"
+    first = client.get(url)
+    assert first.status_code == 200 and first.json()["title"] == new_title
+    # The release choice (the cache key) and nothing else.
+    with django_assert_num_queries(1):
+        second = client.get(url)
+    assert second.json() == first.json()
+
+
+def test_an_api_answer_follows_the_published_releases(client, fy2026, revised_code):
+    code, old_title, new_title = revised_code
+    url = f"/api/v1/codes/{code}/"
+    assert client.get(url).json()["title"] == new_title
+    fy2026.unpublish()
+    answer = client.get(url).json()
+    assert answer["title"] == old_title and answer["release"]["label"] == "FY2025"
+
+
+def test_errors_are_not_cached(client, django_assert_max_num_queries):
+    assert client.get("/api/v1/codes/Z53.99/").status_code == 404
+    with django_assert_max_num_queries(10) as context:
+        assert client.get("/api/v1/codes/Z53.99/").status_code == 404
+    assert len(context.captured_queries) > 1  # answered again, not from the cache
+
+
+def test_the_cache_can_be_turned_off(client, settings, django_assert_max_num_queries):
+    settings.RESPONSE_CACHE_SECONDS = 0
+    client.get("/codes/Z53.01/")
+    with django_assert_max_num_queries(10) as context:
+        client.get("/codes/Z53.01/")
+    assert len(context.captured_queries) > 1

@@ -1,0 +1,366 @@
+"""Benchmark: the site and the API served by gunicorn with production settings, under load.
+
+    .venv/bin/python bench/serve.py [--database postgres|sqlite|both] [--seconds 10]
+                                    [--connections 1,16,64] [--mixed-seconds 60]
+                                    [--memory-requests 100000]
+
+For each database (a temporary PostgreSQL database, or a fresh SQLite file) it migrates, loads
+the bundled FY2025 and FY2026 releases and starts gunicorn with the project's gunicorn.conf.py
+(DEBUG off, a SECRET_KEY, no TLS redirect on loopback, API rate limits off, worker recycling off
+so that the same workers are measured throughout). Load comes from wrk, a separate process, with
+bench/wrk_requests.lua picking a random request of each scenario's list for every request:
+
+  bare          GET /health/                        a fixed string through the same stack: the
+                                                    ceiling every other figure is a share of
+  code page     GET /codes/<code>/                  random real codes of the latest release
+  search page   GET /search/?q=<words>              one or two words of random real titles
+  api detail    GET /api/v1/codes/<code>/?fy=2026   random real codes
+  autocomplete  GET /api/v1/autocomplete/?q=<text>  starts of real codes and of title words
+  validate 10k  POST /api/v1/validate/              10,000 codes: 9,000 billable, 1,000 not
+
+Each scenario runs at each number of connections right after the bare view at that number, so
+every ratio compares figures taken moments apart. Then comes the mixed load of issue #7: every
+scenario at once (weighted like real traffic) for --mixed-seconds at the highest number of
+connections, continued until the workers have served --memory-requests requests since the
+first memory reading; the workers' resident memory is read before and after.
+
+Prints a table and saves it as JSON in bench/results/. wrk shares the machine's cores with the
+server, so the figures are a floor, comparable between runs on the same machine.
+"""
+
+import argparse
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+WRK_SCRIPT = REPO / "bench" / "wrk_requests.lua"
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+SCENARIOS = ["bare", "code page", "search page", "api detail", "autocomplete", "validate 10k"]
+# Mixed traffic: how many lines of each scenario go into the mix (validate 10k is one claim
+# batch in a thousand requests; each is worth 10,000 lookups).
+MIX = {
+    "code page": 300,
+    "search page": 150,
+    "api detail": 300,
+    "autocomplete": 250,
+    "validate 10k": 1,
+}
+TITLE_STOPWORDS = {"with", "without", "other", "unspecified", "specified", "and", "of", "the"}
+
+# The issue's targets (PostgreSQL, this 2-core machine).
+TARGETS = {
+    "code page": 0.50,  # share of the bare view's req/s at the same connections
+    "api detail": 0.60,
+    "autocomplete_p95_ms": 20,  # at 16 connections
+    "validate_ms": 300,  # one request of 10,000 codes, p50 at 1 connection
+}
+
+
+def environment(database_url: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-not-secret",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
+        "API_ANON_RATE": "",
+        "API_USER_RATE": "",
+        "GUNICORN_MAX_REQUESTS": "0",  # no recycling: a leak must show in the memory reading
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    gunicorn = Path(PYTHON).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "icdsite.wsgi"],
+        cwd=REPO,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5):
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def worker_memory(server: subprocess.Popen) -> dict[int, int]:
+    """Resident memory (KB) of each gunicorn worker: the master's children."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    memory = {}
+    for pid in map(int, children):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                memory[pid] = int(line.split()[1])
+    return memory
+
+
+def request_lists(port: int, folder: Path, seed: int = 2026) -> dict[str, Path]:
+    """A file of requests per scenario, made of the latest release's real codes and titles."""
+    url = f"http://127.0.0.1:{port}/api/v1/releases/FY2026/download.csv"
+    with urllib.request.urlopen(url, timeout=120) as response:
+        rows = list(csv.DictReader(io.StringIO(response.read().decode())))
+    rng = random.Random(seed)
+    sample = rng.sample(rows, 5_000)
+    codes = [row["dotted"] for row in sample]
+    words = []
+    for row in sample:
+        title_words = [
+            w for w in row["long_title"].lower().replace(",", " ").split() if w.isalpha()
+        ]
+        title_words = [w for w in title_words if len(w) > 3 and w not in TITLE_STOPWORDS]
+        if title_words:
+            start = rng.randrange(len(title_words))
+            words.append(" ".join(title_words[start : start + rng.choice((1, 2))]))
+    typed = [code[: rng.randint(1, 5)] for code in codes[:1_000]] + [
+        word.split()[0][: rng.randint(3, len(word.split()[0]))] for word in words[:1_000]
+    ]
+    batch = rng.sample([r["dotted"] for r in rows if r["billable"] == "1"], 9_000)
+    batch += ["Z53", "W19A", "T78.07XA", "S72.001", "XYZ12"] * 200
+    rng.shuffle(batch)
+    body = folder / "validate.json"
+    body.write_text(json.dumps({"codes": batch, "fy": "2026"}))
+
+    def quoted(text: str) -> str:
+        return urllib.parse.quote(text, safe="")
+
+    lines = {
+        "bare": ["GET /health/"],
+        "code page": [f"GET /codes/{code}/" for code in codes],
+        "search page": [f"GET /search/?q={quoted(w)}" for w in words],
+        "api detail": [f"GET /api/v1/codes/{code}/?fy=2026" for code in codes],
+        "autocomplete": [f"GET /api/v1/autocomplete/?q={quoted(t)}" for t in typed],
+        "validate 10k": [f"POST /api/v1/validate/ {body}"],
+    }
+    lines["mixed"] = [
+        line for name, count in MIX.items() for line in rng.sample(lines[name] * count, count)
+    ]
+    files = {}
+    for name, content in lines.items():
+        files[name] = folder / f"{name.replace(' ', '-')}.txt"
+        files[name].write_text("\n".join(content) + "\n")
+    return files
+
+
+def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
+    command = [
+        "wrk",
+        f"--threads={min(2, connections)}",
+        f"--connections={connections}",
+        f"--duration={seconds:g}s",
+        "--timeout=30s",
+        f"--script={WRK_SCRIPT}",
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(requests),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    raw = json.loads(line.removeprefix("WRK_JSON "))
+    errors = sum(raw[k] for k in raw if k.endswith("_errors") or k == "timeouts")
+    return {
+        "connections": connections,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": errors,
+        "error_detail": {k: raw[k] for k in raw if k.endswith("_errors") or k == "timeouts"},
+        "kb_per_response": raw["bytes"] / max(raw["requests"], 1) / 1024,
+    }
+
+
+def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
+    env = environment(database_url)
+    print(f"{name}: migrating and loading the bundled releases...", file=sys.stderr)
+    manage(env, "migrate", "--no-input")
+    manage(env, "load_bundled_releases")
+    port = free_port()
+    server = start_server(env, port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            files = request_lists(port, Path(folder))
+            print(f"{name}: warming every worker up...", file=sys.stderr)
+            for scenario in SCENARIOS:
+                wrk(port, files[scenario], connections=8, seconds=2)
+            memory_before = worker_memory(server)
+            served = 0
+            runs = []
+            for connections in options.connections:
+                for scenario in SCENARIOS:
+                    print(f"{name}: {scenario} at {connections}...", file=sys.stderr)
+                    run = wrk(
+                        port, files[scenario], connections=connections, seconds=options.seconds
+                    )
+                    runs.append({"scenario": scenario, **run})
+                    served += run["requests"]
+            top = max(options.connections)
+            print(
+                f"{name}: mixed load at {top} for {options.mixed_seconds:g} s...", file=sys.stderr
+            )
+            mixed = wrk(port, files["mixed"], connections=top, seconds=options.mixed_seconds)
+            served += mixed["requests"]
+            extra = 0
+            while served < options.memory_requests:
+                run = wrk(port, files["mixed"], connections=top, seconds=30)
+                served += run["requests"]
+                extra += run["requests"]
+            memory_after = worker_memory(server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "database": name,
+        "workers": len(memory_before),
+        "runs": runs,
+        "mixed": {"scenario": "mixed", **mixed},
+        "memory": {
+            "requests_between_readings": served,
+            "extra_mixed_requests": extra,
+            "before_kb": memory_before,
+            "after_kb": memory_after,
+        },
+    }
+
+
+def psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", f"{POSTGRES_SERVER}/postgres", "-qc", sql], check=True, capture_output=True
+    )
+
+
+def report(result: dict, options: argparse.Namespace) -> list[str]:
+    lines = [
+        f"{result['database']}: gunicorn {result['workers']} sync workers, wrk "
+        f"{options.seconds:g} s per row; req/s also as a share of the bare view at the same "
+        "connections",
+        f"{'scenario':13} {'conns':>5} {'req/s':>8} {'% bare':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>6} {'KB/resp':>8}",
+    ]
+    bare = {r["connections"]: r["rps"] for r in result["runs"] if r["scenario"] == "bare"}
+    for run in [*result["runs"], result["mixed"]]:
+        share = run["rps"] / bare[run["connections"]] * 100 if run["scenario"] != "bare" else 100
+        lines.append(
+            f"{run['scenario']:13} {run['connections']:5} {run['rps']:8.1f} {share:6.0f}% "
+            f"{run['p50_ms']:8.1f} {run['p95_ms']:8.1f} {run['p99_ms']:8.1f} "
+            f"{run['errors']:6} {run['kb_per_response']:8.1f}"
+        )
+    memory = result["memory"]
+    before = sum(memory["before_kb"].values()) / 1024
+    after = sum(memory["after_kb"].values()) / 1024
+    lines.append(
+        f"worker memory (all {result['workers']} workers, RSS): {before:.0f} MB before, "
+        f"{after:.0f} MB after {memory['requests_between_readings']:,} requests "
+        f"({after - before:+.0f} MB); per worker "
+        + ", ".join(
+            f"{memory['before_kb'][pid] // 1024}->{memory['after_kb'].get(pid, 0) // 1024}"
+            for pid in sorted(memory["before_kb"])
+        )
+        + " MB"
+    )
+    return lines
+
+
+def targets(result: dict) -> list[str]:
+    runs = {(r["scenario"], r["connections"]): r for r in result["runs"]}
+    lines = []
+    for connections in sorted({c for _, c in runs}):
+        bare = runs[("bare", connections)]["rps"]
+        for scenario in ("code page", "api detail"):
+            share = runs[(scenario, connections)]["rps"] / bare
+            verdict = "met" if share >= TARGETS[scenario] else "missed"
+            lines.append(
+                f"  {scenario} at {connections}: {share:.0%} of bare "
+                f"(target {TARGETS[scenario]:.0%}): {verdict}"
+            )
+    if ("autocomplete", 16) in runs:
+        p95 = runs[("autocomplete", 16)]["p95_ms"]
+        verdict = "met" if p95 < TARGETS["autocomplete_p95_ms"] else "missed"
+        lines.append(f"  autocomplete p95 at 16: {p95:.1f} ms (target < 20 ms): {verdict}")
+    if ("validate 10k", 1) in runs:
+        p50 = runs[("validate 10k", 1)]["p50_ms"]
+        verdict = "met" if p50 < TARGETS["validate_ms"] else "missed"
+        lines.append(f"  validate 10,000 codes p50 at 1: {p50:.0f} ms (target < 300 ms): {verdict}")
+    top = max(c for _, c in runs)
+    errors = sum(r["errors"] for (_, c), r in runs.items() if c == top) + result["mixed"]["errors"]
+    lines.append(
+        f"  errors at {top} connections: {errors} (target 0): {'met' if not errors else 'missed'}"
+    )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", choices=["postgres", "sqlite", "both"], default="postgres")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--connections", type=lambda s: [int(c) for c in s.split(",")], default=[1, 16, 64]
+    )
+    parser.add_argument("--mixed-seconds", type=float, default=60)
+    parser.add_argument("--memory-requests", type=int, default=100_000)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    results = []
+    if options.database in ("postgres", "both"):
+        database = f"icdsite_bench_serve_{os.getpid()}"
+        psql(f"CREATE DATABASE {database}")
+        try:
+            results.append(measure("PostgreSQL", f"{POSTGRES_SERVER}/{database}", options))
+        finally:
+            psql(f"DROP DATABASE IF EXISTS {database}")
+    if options.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            results.append(measure("SQLite", f"sqlite:///{folder}/bench.sqlite3", options))
+
+    print(
+        f"Serving benchmark, {datetime.date.today()}: {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.platform()}"
+    )
+    for result in results:
+        print("\n".join(report(result, options)))
+        print("targets:")
+        print("\n".join(targets(result)))
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"serve-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps({"options": vars(options), "results": results}, indent=2))
+    print(f"saved {path.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -44,13 +44,18 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 WRK_SCRIPT = REPO / "bench" / "wrk_requests.lua"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-SCENARIOS = ["bare", "code page", "search page", "api detail", "autocomplete", "validate 10k"]
+# Answers that are cached (codes.response_cache): measured warm, and cold (first visits).
+CACHED = ["code page", "search page", "api detail", "autocomplete"]
+SCENARIOS = ["bare", *CACHED, "validate 10k"]
+WARM_CODES = 1_000  # codes whose answers are cached before measuring
+COLD_CODES = 4_000  # fresh codes for each number of connections
 # Mixed traffic: how many lines of each scenario go into the mix (validate 10k is one claim
 # batch in a thousand requests; each is worth 10,000 lookups).
 MIX = {
@@ -126,51 +131,74 @@ def worker_memory(server: subprocess.Popen) -> dict[int, int]:
     return memory
 
 
-def request_lists(port: int, folder: Path, seed: int = 2026) -> dict[str, Path]:
-    """A file of requests per scenario, made of the latest release's real codes and titles."""
+def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) -> dict:
+    """Files of requests, made of the latest release's real codes and titles.
+
+    "warm" lists are requested once before measuring, so that their answers are in the shared
+    cache (a page seen before, as most are on a busy site); "cold" lists are fresh codes for
+    each number of connections, so that most requests are a first visit: the page is built.
+    """
     url = f"http://127.0.0.1:{port}/api/v1/releases/FY2026/download.csv"
     with urllib.request.urlopen(url, timeout=120) as response:
         rows = list(csv.DictReader(io.StringIO(response.read().decode())))
     rng = random.Random(seed)
-    sample = rng.sample(rows, 5_000)
-    codes = [row["dotted"] for row in sample]
-    words = []
-    for row in sample:
-        title_words = [
-            w for w in row["long_title"].lower().replace(",", " ").split() if w.isalpha()
-        ]
-        title_words = [w for w in title_words if len(w) > 3 and w not in TITLE_STOPWORDS]
-        if title_words:
-            start = rng.randrange(len(title_words))
-            words.append(" ".join(title_words[start : start + rng.choice((1, 2))]))
-    typed = [code[: rng.randint(1, 5)] for code in codes[:1_000]] + [
-        word.split()[0][: rng.randint(3, len(word.split()[0]))] for word in words[:1_000]
-    ]
+    sampled = rng.sample(rows, WARM_CODES + COLD_CODES * len(levels))
     batch = rng.sample([r["dotted"] for r in rows if r["billable"] == "1"], 9_000)
     batch += ["Z53", "W19A", "T78.07XA", "S72.001", "XYZ12"] * 200
     rng.shuffle(batch)
     body = folder / "validate.json"
     body.write_text(json.dumps({"codes": batch, "fy": "2026"}))
 
-    def quoted(text: str) -> str:
-        return urllib.parse.quote(text, safe="")
-
-    lines = {
-        "bare": ["GET /health/"],
-        "code page": [f"GET /codes/{code}/" for code in codes],
-        "search page": [f"GET /search/?q={quoted(w)}" for w in words],
-        "api detail": [f"GET /api/v1/codes/{code}/?fy=2026" for code in codes],
-        "autocomplete": [f"GET /api/v1/autocomplete/?q={quoted(t)}" for t in typed],
-        "validate 10k": [f"POST /api/v1/validate/ {body}"],
-    }
+    lines = {"bare": ["GET /health/"], "validate 10k": [f"POST /api/v1/validate/ {body}"]}
+    lines.update(_lines(sampled[:WARM_CODES], rng))
+    for number, connections in enumerate(levels):
+        start = WARM_CODES + number * COLD_CODES
+        for name, content in _lines(sampled[start : start + COLD_CODES], rng).items():
+            lines[f"{name} cold@{connections}"] = content
     lines["mixed"] = [
         line for name, count in MIX.items() for line in rng.sample(lines[name] * count, count)
     ]
     files = {}
     for name, content in lines.items():
-        files[name] = folder / f"{name.replace(' ', '-')}.txt"
+        files[name] = folder / f"{name.replace(' ', '-').replace('@', '-')}.txt"
         files[name].write_text("\n".join(content) + "\n")
-    return files
+    return {"files": files, "warm": {name: lines[name] for name in CACHED}}
+
+
+def _lines(rows: list[dict], rng: random.Random) -> dict[str, list[str]]:
+    codes = [row["dotted"] for row in rows]
+    words = []
+    for row in rows:
+        title = [w for w in row["long_title"].lower().replace(",", " ").split() if w.isalpha()]
+        title = [w for w in title if len(w) > 3 and w not in TITLE_STOPWORDS]
+        if title:
+            start = rng.randrange(len(title))
+            words.append(" ".join(title[start : start + rng.choice((1, 2))]))
+    typed = [code[: rng.randint(1, 5)] for code in codes[: len(codes) // 2]] + [
+        word.split()[0][: rng.randint(3, len(word.split()[0]))] for word in words[: len(codes) // 2]
+    ]
+
+    def quoted(text: str) -> str:
+        return urllib.parse.quote(text, safe="")
+
+    return {
+        "code page": [f"GET /codes/{code}/" for code in codes],
+        "search page": [f"GET /search/?q={quoted(w)}" for w in words[: len(codes) // 2]],
+        "api detail": [f"GET /api/v1/codes/{code}/?fy=2026" for code in codes],
+        "autocomplete": [f"GET /api/v1/autocomplete/?q={quoted(t)}" for t in set(typed)],
+    }
+
+
+def prime(port: int, warm: dict[str, list[str]]) -> None:
+    """Request every warm line once, from a few threads (each answer is cached once, in Redis)."""
+    paths = [line.split()[1] for name in CACHED for line in warm[name]]
+
+    def get(path: str) -> None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(get, paths))
 
 
 def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
@@ -205,29 +233,41 @@ def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
 
 def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
     env = environment(database_url)
+    if options.redis:
+        env["REDIS_URL"] = options.redis
+        import redis
+
+        redis.Redis.from_url(options.redis).flushdb()
     print(f"{name}: migrating and loading the bundled releases...", file=sys.stderr)
     manage(env, "migrate", "--no-input")
     manage(env, "load_bundled_releases")
     port = free_port()
     server = start_server(env, port)
+    levels = options.connections
     try:
         with tempfile.TemporaryDirectory() as folder:
-            files = request_lists(port, Path(folder))
-            print(f"{name}: warming every worker up...", file=sys.stderr)
+            lists = request_lists(port, Path(folder), levels)
+            files = lists["files"]
+            print(f"{name}: warming every worker up, caching the warm lists...", file=sys.stderr)
             for scenario in SCENARIOS:
                 wrk(port, files[scenario], connections=8, seconds=2)
+            prime(port, lists["warm"])
             memory_before = worker_memory(server)
             served = 0
             runs = []
-            for connections in options.connections:
+            for connections in levels:
                 for scenario in SCENARIOS:
-                    print(f"{name}: {scenario} at {connections}...", file=sys.stderr)
-                    run = wrk(
-                        port, files[scenario], connections=connections, seconds=options.seconds
-                    )
-                    runs.append({"scenario": scenario, **run})
-                    served += run["requests"]
-            top = max(options.connections)
+                    rows = [(scenario, scenario)]
+                    if scenario in CACHED:
+                        rows.append((f"{scenario} cold", f"{scenario} cold@{connections}"))
+                    for label, requests in rows:
+                        print(f"{name}: {label} at {connections}...", file=sys.stderr)
+                        run = wrk(
+                            port, files[requests], connections=connections, seconds=options.seconds
+                        )
+                        runs.append({"scenario": label, **run})
+                        served += run["requests"]
+            top = max(levels)
             print(
                 f"{name}: mixed load at {top} for {options.mixed_seconds:g} s...", file=sys.stderr
             )
@@ -244,6 +284,7 @@ def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
         server.wait(timeout=30)
     return {
         "database": name,
+        "cache": "Redis" if options.redis else "local memory",
         "workers": len(memory_before),
         "runs": runs,
         "mixed": {"scenario": "mixed", **mixed},
@@ -264,7 +305,8 @@ def psql(sql: str) -> None:
 
 def report(result: dict, options: argparse.Namespace) -> list[str]:
     lines = [
-        f"{result['database']}: gunicorn {result['workers']} sync workers, wrk "
+        f"{result['database']}: gunicorn {result['workers']} sync workers, cache in "
+        f"{result['cache']}, wrk "
         f"{options.seconds:g} s per row; req/s also as a share of the bare view at the same "
         "connections",
         f"{'scenario':13} {'conns':>5} {'req/s':>8} {'% bare':>7} {'p50 ms':>8} {'p95 ms':>8} "
@@ -331,6 +373,11 @@ def main() -> None:
     )
     parser.add_argument("--mixed-seconds", type=float, default=60)
     parser.add_argument("--memory-requests", type=int, default=100_000)
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/15",
+        help="the shared cache, as in production (flushed first); '' for local memory",
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")

@@ -7,14 +7,15 @@ exactly that, so they are the keys: publishing or re-importing a release changes
 once, and a response is never a mix of two releases. Old entries are not deleted; they expire.
 
 The cache is Django's default: Redis when REDIS_URL is set (shared by every worker and app
-server, so a page is rendered once), local memory otherwise. Page bodies are compressed: a code
+server, so a page is rendered once), with each worker's last answers kept in local memory in
+front of it (the "local" cache); local memory only otherwise. Page bodies are compressed: a code
 page shrinks from ~14 KB to ~3 KB, which keeps a worker's local cache small and Redis fast.
 """
 
 import zlib
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 
 from codes.build import build_fingerprint
@@ -29,10 +30,28 @@ def _key(kind: str, etag: str, request: HttpRequest) -> str:
     return f"{kind}:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.get_host()}"
 
 
+def _get(key: str):
+    """From the worker's own memory, else from the shared cache (then kept in memory too)."""
+    if "local" not in settings.CACHES:
+        return caches["default"].get(key)
+    entry = caches["local"].get(key)
+    if entry is None:
+        entry = caches["default"].get(key)
+        if entry is not None:
+            caches["local"].set(key, entry, settings.RESPONSE_CACHE_SECONDS)
+    return entry
+
+
+def _set(key: str, entry) -> None:
+    caches["default"].set(key, entry, settings.RESPONSE_CACHE_SECONDS)
+    if "local" in settings.CACHES:
+        caches["local"].set(key, entry, settings.RESPONSE_CACHE_SECONDS)
+
+
 def cached_page(etag: str, request: HttpRequest) -> HttpResponse | None:
     if not settings.RESPONSE_CACHE_SECONDS:
         return None
-    entry = cache.get(_key("page", etag, request))
+    entry = _get(_key("page", etag, request))
     if entry is None:
         return None
     headers, body = entry
@@ -50,15 +69,15 @@ def store_page(etag: str, request: HttpRequest, response: HttpResponse) -> None:
         return
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
     entry = (headers, zlib.compress(response.content, 1))
-    cache.set(_key("page", etag, request), entry, settings.RESPONSE_CACHE_SECONDS)
+    _set(_key("page", etag, request), entry)
 
 
 def cached_data(etag: str, request: HttpRequest) -> dict | None:
     if not settings.RESPONSE_CACHE_SECONDS:
         return None
-    return cache.get(_key("data", etag, request))
+    return _get(_key("data", etag, request))
 
 
 def store_data(etag: str, request: HttpRequest, data: dict) -> None:
     if settings.RESPONSE_CACHE_SECONDS:
-        cache.set(_key("data", etag, request), data, settings.RESPONSE_CACHE_SECONDS)
+        _set(_key("data", etag, request), data)

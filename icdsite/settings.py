@@ -116,7 +116,7 @@ DATABASE_ROUTERS = ["icdsite.routers.PrimaryReplicaRouter"]
 REDIS_URL = envstr("REDIS_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -125,6 +125,13 @@ CACHES = {
         }
     )
 }
+if REDIS_URL:
+    # In front of Redis, each worker keeps the answers it served last (codes.response_cache):
+    # they never go stale, their keys name the releases they were made from.
+    CACHES["local"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
+    }
 # How long a rendered page or API answer is kept (codes.response_cache); 0 turns it off. Its key
 # names the releases it came from, so publishing never needs the cache cleared.
 RESPONSE_CACHE_SECONDS = envint("RESPONSE_CACHE_SECONDS", 24 * 60 * 60, minimum=0)

@@ -55,11 +55,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def empty_cache():
     """Every test starts with an empty cache: a test may change a release's rows in its
     transaction, and rendered answers are cached by release, not by row."""
-    from django.core.cache import cache
+    from django.conf import settings
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 """The server-side cache of pages and API answers (codes.response_cache): a second request is
 answered from the cache in one query, and a change of the published releases is never hidden."""
 
+import os
+
 import pytest
 
 from codes.icd10 import dotted
 
 pytestmark = pytest.mark.django_db
+
+# A database of the local Redis that no one else uses (the bench flushes 15).
+REDIS_FOR_TESTS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 @pytest.fixture
@@ -86,3 +91,28 @@ def test_the_cache_can_be_turned_off(client, settings, django_assert_max_num_que
     with django_assert_max_num_queries(10) as context:
         client.get("/codes/Z53.01/")
     assert len(context.captured_queries) > 1
+
+
+def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
+    client, settings, django_assert_num_queries
+):
+    """REDIS_URL's configuration (icdsite.settings): Redis shared, local memory in front."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_FOR_TESTS},
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    try:
+        caches["default"].clear()
+    except Exception as error:  # noqa: BLE001 - any connection failure means no server
+        pytest.skip(f"no Redis at {REDIS_FOR_TESTS}: {error}")
+    first = client.get("/codes/Z53.01/")
+    caches["local"].clear()  # as if another worker: only Redis has it
+    with django_assert_num_queries(1):
+        assert client.get("/codes/Z53.01/").content == first.content
+    with django_assert_num_queries(1):  # now from this worker's memory
+        assert client.get("/codes/Z53.01/").content == first.content
+    caches["default"].clear()
+    client_of = caches["default"]._cache.get_client
+    assert client_of() is client_of()  # one redis.Redis per pool, not one per call

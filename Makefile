@@ -38,8 +38,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The import benchmark, then the serving benchmark (needs wrk: apt-get install wrk).
 bench: $(STAMP)
 	$(BIN)/python bench/import_release.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) icdsite.sqlite3 icdsite.sqlite3-* staticfiles .pytest_cache var artifacts

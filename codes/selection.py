@@ -102,9 +102,11 @@ def could_be_label(value: str) -> bool:
 def _fiscal_year(value: str) -> int:
     """Accept 2026, FY2026 and fy26."""
     digits = value.upper().removeprefix("FY")
-    if digits.isdigit() and len(digits) == 2:
+    # ASCII only: str.isdigit() is also true of "²⁶", which int() refuses.
+    ascii_digits = digits.isascii() and digits.isdigit()
+    if ascii_digits and len(digits) == 2:
         digits = "20" + digits
-    if not (digits.isdigit() and len(digits) == 4 and 2015 < int(digits) < 2100):
+    if not (ascii_digits and len(digits) == 4 and 2015 < int(digits) < 2100):
         raise ReleaseSelectionError(
             "fy", f'"{value}" is not a fiscal year (e.g. 2026)', code="invalid_parameter"
         )

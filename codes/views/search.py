@@ -89,4 +89,8 @@ def suggest(request: HttpRequest) -> JsonResponse:
 
 
 def _chapter_number(value: str) -> int | None:
-    return int(value) if value.isdigit() and 0 < int(value) < 100 else None
+    """1 to 99 in ASCII digits, else no chapter filter ("²" is a digit to str.isdigit, and
+    int() refuses 5,000 digits)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 2):
+        return None
+    return int(value) if 0 < int(value) < 100 else None

@@ -7,10 +7,10 @@ whereabouts and is where the worker reports its stage, its progress and its hear
 import logging
 import time
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django_tasks import task
 
-from codes.importer.errors import ImportFileError
+from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.run import import_release
 from codes.models import AuditEvent, ImportRun
 
@@ -40,8 +40,10 @@ def run_import(run_id: int) -> str:
 
 
 def execute_import(run: ImportRun) -> None:
-    """Run the one importer on the stored files, then remove them whatever the outcome."""
+    """Run the one importer on the stored files, then remove them, unless the database failed
+    while storing them (the run can then be retried)."""
     actor = run.created_by_name
+    keep_files = False
     try:
         release = import_release(
             run.read_files(),
@@ -52,7 +54,13 @@ def execute_import(run: ImportRun) -> None:
             progress=_Progress(run),
         )
     except ImportFileError as error:
-        run.fail(f"Import refused, nothing was stored: {error}")
+        if _database_went_away(error):
+            # The files were fine and the loader's transaction rolled back: the same files may
+            # well go in once the database is back, so they are kept for a retry.
+            keep_files = True
+            run.fail(f"The import failed: {error}. Retry it once the database is back.")
+        else:
+            run.fail(f"Import refused, nothing was stored: {error}")
         AuditEvent.record(
             AuditEvent.Action.IMPORT,
             actor=actor,
@@ -85,7 +93,16 @@ def execute_import(run: ImportRun) -> None:
             import_run=run,
         )
     finally:
-        run.delete_files()
+        if not keep_files:
+            run.delete_files()
+
+
+def _database_went_away(error: ImportFileError) -> bool:
+    """A lost connection, a failover, a server shutting down: OperationalError. A constraint
+    the rows broke (IntegrityError) would break again, and is a refusal like any other."""
+    return isinstance(error, ReleaseNotStored) and isinstance(
+        error.__cause__, OperationalError | InterfaceError
+    )
 
 
 class _Progress:

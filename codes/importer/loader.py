@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -44,14 +44,21 @@ def _refusing_database_errors(function: Callable) -> Callable:
     the transaction has rolled back, so nothing of the release is visible."""
 
     @functools.wraps(function)
-    def refusing(*args, **kwargs):
+    def refusing(*args, label: str, **kwargs):
         try:
-            return function(*args, **kwargs)
+            return function(*args, label=label, **kwargs)
         except DatabaseError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            detail = f"{type(error).__name__}: {first_line}"
+            if isinstance(error, OperationalError):
+                # A killed backend, a failover, the network (psycopg's OperationalError, not a
+                # constraint the rows broke): the server rolled the transaction back.
+                raise ReleaseNotStored(
+                    f"{label} was not stored: the database connection was lost while writing "
+                    f"it ({detail}); nothing was stored"
+                ) from error
             raise ReleaseNotStored(
-                f"the database refused the release ({type(error).__name__}: {first_line}); "
-                "nothing was stored"
+                f"{label} was not stored: the database refused it ({detail}); nothing was stored"
             ) from error
 
     return refusing

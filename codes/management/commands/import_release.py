@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from codes.importer.errors import ImportFileError
+from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.run import import_release
 from codes.models import Release
 
@@ -60,6 +60,9 @@ class Command(BaseCommand):
                 imported_by=f"{getpass.getuser()} (command line)",
                 progress=progress,
             )
+        except ReleaseNotStored as error:
+            # Not a refusal: the files were fine and the database failed (a lost connection).
+            raise CommandError(f"Import failed, nothing was changed. {error}") from None
         except ImportFileError as error:
             raise CommandError(f"Import refused, nothing was changed. {error}") from None
         progress("Done")

@@ -147,13 +147,13 @@ class Markup(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.in_script = tag == "script"
+        if MARK in tag:
+            self.injected.append(f"<{tag}>")
         for name, value in attrs:
             value = (value or "").strip().lower()
             # The site has no inline event handlers (its CSP forbids them): any is injected.
-            if name.startswith("on"):
+            if name.startswith("on") or MARK in name:
                 self.injected.append(f"<{tag} {name}=...>")
-            if MARK in name or MARK in tag:
-                self.injected.append(f"<{tag}> with {name}")
             if name in ("href", "src", "action", "formaction") and value.startswith("javascript:"):
                 self.injected.append(f"<{tag} {name}={value[:40]}>")
 

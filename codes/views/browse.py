@@ -82,6 +82,8 @@ def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
         Section.objects.filter(release=release, section_id=section_id.upper())
         .select_related("chapter")
         .first()
+        if "\x00" not in section_id  # PostgreSQL refuses NUL in text
+        else None
     )
     if section is None:
         return not_found_page(request, site, f"{release.label} has no section {section_id}.")

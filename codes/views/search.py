@@ -30,7 +30,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if site.error:
         return release_error_page(request, site)
     release = site.release
-    query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    query = _query(request)
     billable_only = request.GET.get("billable") == "1"
     chapter = _chapter_number(request.GET.get("chapter", ""))
     chapters = list(Chapter.objects.filter(release=release).only("number", "title"))
@@ -65,7 +65,7 @@ def suggest(request: HttpRequest) -> JsonResponse:
             status=400 if error.code == "invalid_parameter" else 404,
         )
     release = site.release
-    query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    query = _query(request)
     codes = autocomplete(release, query, limit=SUGGESTIONS) if len(query) >= 2 else []
     response = JsonResponse(
         {
@@ -86,6 +86,11 @@ def suggest(request: HttpRequest) -> JsonResponse:
         response, public=True, max_age=PINNED_MAX_AGE if site.pinned else LATEST_MAX_AGE
     )
     return response
+
+
+def _query(request: HttpRequest) -> str:
+    """The search box's text; without NUL bytes, which no one types and PostgreSQL refuses."""
+    return request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY]
 
 
 def _chapter_number(value: str) -> int | None:

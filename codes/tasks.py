@@ -7,7 +7,7 @@ whereabouts and is where the worker reports its stage, its progress and its hear
 import logging
 import time
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django_tasks import task
 
 from codes.importer.errors import ImportFileError, ReleaseNotStored
@@ -54,7 +54,7 @@ def execute_import(run: ImportRun) -> None:
             progress=_Progress(run),
         )
     except ImportFileError as error:
-        if _database_went_away(error):
+        if isinstance(error, ReleaseNotStored) and error.connection_lost:
             # The files were fine and the loader's transaction rolled back: the same files may
             # well go in once the database is back, so they are kept for a retry.
             keep_files = True
@@ -95,14 +95,6 @@ def execute_import(run: ImportRun) -> None:
     finally:
         if not keep_files:
             run.delete_files()
-
-
-def _database_went_away(error: ImportFileError) -> bool:
-    """A lost connection, a failover, a server shutting down: OperationalError. A constraint
-    the rows broke (IntegrityError) would break again, and is a refusal like any other."""
-    return isinstance(error, ReleaseNotStored) and isinstance(
-        error.__cause__, OperationalError | InterfaceError
-    )
 
 
 class _Progress:

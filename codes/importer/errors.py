@@ -28,4 +28,9 @@ class ImportFileError(Exception):
 
 class ReleaseNotStored(ImportFileError):
     """The files were fine but the database failed while storing them; the transaction rolled
-    back, so nothing of the release is visible."""
+    back, so nothing of the release is visible. `connection_lost`: the server went away (the
+    same files may well go in once it is back), rather than refusing the rows."""
+
+    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
+        super().__init__(message)
+        self.connection_lost = connection_lost

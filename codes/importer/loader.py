@@ -6,10 +6,11 @@ changes of the release after it recomputed against it), or nothing is.
 
 import datetime
 import functools
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -39,6 +40,9 @@ from codes.search import index_release_words
 Progress = Callable[[str], None]
 
 
+logger = logging.getLogger(__name__)
+
+
 def _refusing_database_errors(function: Callable) -> Callable:
     """A database error while storing (a lost connection, a constraint) becomes a plain refusal:
     the transaction has rolled back, so nothing of the release is visible."""
@@ -50,18 +54,30 @@ def _refusing_database_errors(function: Callable) -> Callable:
         except DatabaseError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             detail = f"{type(error).__name__}: {first_line}"
-            if isinstance(error, OperationalError):
-                # A killed backend, a failover, the network (psycopg's OperationalError, not a
-                # constraint the rows broke): the server rolled the transaction back.
+            if _connection_lost(error):
                 raise ReleaseNotStored(
                     f"{label} was not stored: the database connection was lost while writing "
-                    f"it ({detail}); nothing was stored"
+                    f"it ({detail}); nothing was stored",
+                    connection_lost=True,
                 ) from error
             raise ReleaseNotStored(
                 f"{label} was not stored: the database refused it ({detail}); nothing was stored"
             ) from error
 
     return refusing
+
+
+def _connection_lost(error: DatabaseError) -> bool:
+    """The PostgreSQL server went away (a killed backend, a restart, a failover): SQLSTATE class
+    08 or 57P, or none at all when the client saw the socket close. The connection itself cannot
+    tell: as the outermost atomic block ends, Django drops a broken one and opens a new one. A
+    constraint, or SQLite's "database is locked", is a refusal."""
+    if connection.vendor != "postgresql" or not isinstance(
+        error, OperationalError | InterfaceError
+    ):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
 @_refusing_database_errors
@@ -129,10 +145,15 @@ def load_release(
         _store_changes(release, previous, new_entries)
         refresh_changes_after(effective_date, progress=progress)
     if connection.vendor == "postgresql":
-        # Fresh statistics, or the planner guesses from the empty tables it last saw.
-        with connection.cursor() as cursor:
-            for model in (Code, Note, CodeChange, ConversionEntry):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        # Fresh statistics, or the planner guesses from the empty tables it last saw. The
+        # release is committed by now: a failure here is logged, not a "not stored" (autovacuum
+        # analyzes the tables later anyway).
+        try:
+            with connection.cursor() as cursor:
+                for model in (Code, Note, CodeChange, ConversionEntry):
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        except DatabaseError:
+            logger.warning("%s is stored, but ANALYZE after it failed", label, exc_info=True)
     return release
 
 

@@ -2,8 +2,7 @@
 
 Validation of 10,000 codes, family counts and "closest codes" all ask the same questions of the
 same 100,000 rows: reading them once per process (three queries) and answering from dicts beats
-thousands of queries. A published release never changes, so the index is cached by release id
-and import time; a re-imported release gets a new index.
+thousands of queries. `codeset_for(release)` keeps it per process (codes.release_memory).
 
 The index also holds CMS's conversion table read backwards (previous code -> current codes):
 the table imported with the release, else the one of the nearest later published release (each
@@ -12,8 +11,6 @@ was built is seen once the process restarts.
 """
 
 import bisect
-import gc
-import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -21,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from codes.icd10 import prefix_upper_bound
 from codes.models import Code, ConversionEntry, Note, Release
+from codes.release_memory import ReleaseMemory
 
 # Two published releases per fiscal year at most are hot; keep a few, drop the oldest.
 CACHED_RELEASES = 6
@@ -109,29 +107,6 @@ class CodeSet:
         return None
 
 
-_cache: dict[tuple[int, str], CodeSet] = {}
-_lock = threading.Lock()
-
-
-def codeset_for(release: Release) -> CodeSet:
-    key = (release.pk, release.imported_at.isoformat())
-    codeset = _cache.get(key)
-    if codeset is None:
-        with _lock:
-            codeset = _cache.get(key)
-            if codeset is None:
-                codeset = _build(release)
-                while len(_cache) >= CACHED_RELEASES:
-                    _cache.pop(next(iter(_cache)))
-                _cache[key] = codeset
-                # ~200,000 long-lived objects: moved out of the cyclic collector's sight, they
-                # no longer make each full collection (validating 10,000 codes triggers some)
-                # walk them all. Reference counting still frees an index dropped from the cache.
-                gc.collect()
-                gc.freeze()
-    return codeset
-
-
 def _build(release: Release) -> CodeSet:
     entries: dict[str, Entry] = {}
     children: dict[str, list[str]] = {}
@@ -195,3 +170,6 @@ def _conversion(release: Release) -> dict:
         "replaced_by_range": ranges,
         "conversion_release_id": owner_id,
     }
+
+
+codeset_for = ReleaseMemory(_build, size=CACHED_RELEASES)

@@ -255,8 +255,8 @@ class Code(models.Model):
         Section, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
     )
     sequence = models.PositiveIntegerField()  # the order number: tabular order in this release
-    # Its inclusion terms, one a line, copied from its notes by the loader: the word search
-    # (codes.search) reads them with the title. Migration 0004 indexes both, per database.
+    # Its inclusion terms, one a line, copied from its notes by the loader: the word index
+    # (codes.word_index) reads them with the title.
     inclusion_terms = models.TextField(blank=True, default="")
 
     objects = CodeQuerySet.as_manager()

@@ -28,9 +28,9 @@ def fy2026_without_conversion_table(fy2026):
     """FY2026 as if it had been imported without CMS's conversion table (the bundled one has
     it): successors then come from the hierarchy."""
     ConversionEntry.objects.filter(release=fy2026).delete()
-    codeset._cache.clear()  # the in-memory index of FY2026 was built with the table
+    codeset.codeset_for.clear()  # the in-memory index of FY2026 was built with the table
     yield fy2026
-    codeset._cache.clear()
+    codeset.codeset_for.clear()
 
 
 def body_of(response) -> bytes:
@@ -233,11 +233,11 @@ def test_answers_from_the_latest_release_are_cached_briefly(api, settings):
 def test_a_republished_release_changes_the_etag(api, fy2026):
     first = api.get("/api/v1/codes/Z53/?release=FY2026")["ETag"]
     Release.objects.filter(pk=fy2026.pk).update(imported_at=fy2026.imported_at.replace(year=2030))
-    codeset._cache.clear()
+    codeset.codeset_for.clear()
     try:
         assert api.get("/api/v1/codes/Z53/?release=FY2026")["ETag"] != first
     finally:
-        codeset._cache.clear()
+        codeset.codeset_for.clear()
 
 
 def test_errors_are_not_cacheable(api):

@@ -35,7 +35,6 @@ from codes.models import (
     Section,
     SourceFile,
 )
-from codes.search import index_release_words
 
 Progress = Callable[[str], None]
 
@@ -129,7 +128,6 @@ def load_release(
         chapter_ids, section_ids = _write_structure(release, data.chapters, data.sections)
         progress(f"Writing {len(data.codes):,} codes")
         _write_codes(release, data.codes, chapter_ids, section_ids, _inclusion_terms(data.notes))
-        index_release_words(release.pk)
         if conversion:
             progress(f"Writing {len(conversion):,} rows of the conversion table")
             _write_conversion(release, conversion)

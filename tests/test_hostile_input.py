@@ -15,10 +15,17 @@ import zipfile
 import zlib
 
 import pytest
+from openpyxl import load_workbook
 
 from codes.importer.errors import ImportFileError
 from codes.importer.run import import_release
-from tests.conftest import FY2025_XML, FY2026_XML, FY2026_ZIP, release_tables_fingerprint
+from tests.conftest import (
+    FY2025_XML,
+    FY2026_CONVERSION,
+    FY2026_XML,
+    FY2026_ZIP,
+    release_tables_fingerprint,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +140,13 @@ def addenda_as_order_file():
     return with_member(ORDER, fy2026_members()["icd10cm-order-addenda-2026.txt"])
 
 
+def superscript_digit_in_an_order_number():
+    # "²" passes str.isdigit() but not int(); the ASCII decode must refuse it first.
+    lines = order_lines()
+    lines[9] = "²".encode() + lines[9][1:]
+    return with_member(ORDER, b"".join(lines))
+
+
 def codes_file_as_order_file():
     return with_member(ORDER, fy2026_members()[CODES])
 
@@ -219,6 +233,20 @@ def malformed_xml():
     return [(XML_NAME, xml)]
 
 
+def superscript_digit_as_chapter_number():
+    # str.isdigit() is true for "²", and int("²") raises ValueError.
+    xml = FY2026_XML.read_bytes().replace(b"<name>1</name>", "<name>²</name>".encode(), 1)
+    return [(XML_NAME, xml)]
+
+
+def arabic_indic_digits_as_version():
+    # int("٢٠٢٦") is 2026: a garbled <version> would pass for the right year.
+    xml = FY2026_XML.read_bytes().replace(
+        b"<version>2026</version>", "<version>٢٠٢٦</version>".encode(), 1
+    )
+    return [(XML_NAME, xml)]
+
+
 def deeply_nested_xml():
     return [(XML_NAME, TINY_XML % (b"<diag>" * 300 + b"</diag>" * 300))]
 
@@ -235,6 +263,18 @@ def files_of_two_fiscal_years():
     return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2025_XML.name, FY2025_XML.read_bytes())]
 
 
+# Conversion table cases --------------------------------------------------------------------
+
+
+def superscript_digits_as_effective_year():
+    # Row 3 says 2017; "²⁰¹⁷" passes str.isdigit() but not int().
+    book = load_workbook(FY2026_CONVERSION)
+    book.worksheets[0]["B3"] = "²⁰¹⁷"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2026_CONVERSION.name, buffer.getvalue())]
+
+
 CASES = [
     (truncated_order_file, rf"{ORDER}, line \d+: the last line has no line ending", False),
     (garbled_order_file, rf"{ORDER}, line \d+: .*(binary|not ASCII)", False),
@@ -244,6 +284,7 @@ CASES = [
     (duplicate_code_lines, rf"{ORDER}, line 4: code A001 appears twice \(first on line 3\)", False),
     (code_whose_parent_is_missing, rf"{ORDER}, line 1: code A000 has no category A00", False),
     (addenda_as_order_file, rf"{ORDER}, line 1: this is an addenda file", False),
+    (superscript_digit_in_an_order_number, rf"{ORDER}, line 10: byte 0xc2 is not ASCII", False),
     (codes_file_as_order_file, rf"{ORDER}, line 1: .*the codes file", False),
     (codes_file_disagreeing, rf"{CODES}: the codes file disagrees .* on 1 codes", False),
     (empty_zip, ZIP_NAME, True),
@@ -260,8 +301,15 @@ CASES = [
     (external_entity, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
     (external_dtd, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
     (malformed_xml, rf"{XML_NAME}, line 237579: not well-formed XML", False),
+    (superscript_digit_as_chapter_number, rf"{XML_NAME}, line 55, chapter: .*'²'", False),
+    (arabic_indic_digits_as_version, rf"{XML_NAME}, line 3, version: .*'٢٠٢٦'", False),
     (deeply_nested_xml, rf"{XML_NAME}, line 1.*(nested|depth)", True),
     (order_file_and_xml_disagree, r"disagree on 1 codes: Z538 \(order file line \d+\)", False),
+    (
+        superscript_digits_as_effective_year,
+        rf'{FY2026_CONVERSION.name}, sheet "ICD-10-CM-Conversion-Table-FY26", row 3: .*effective',
+        False,
+    ),
     (files_of_two_fiscal_years, r"two fiscal years.*FY2026.*FY2025|two fiscal years", False),
 ]
 

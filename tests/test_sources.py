@@ -226,6 +226,9 @@ def test_it_passes_over_members_without_a_role(member):
         ("ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx", (2026, None)),
         ("2021-code-descriptions-tabular-order", (2021, datetime.date(2020, 10, 1))),
         ("Code Descriptions", None),
+        # Only ASCII digits make a year: int() would read "٢٥" as 25.
+        ("icd10cm_order_20٢٥.txt", None),
+        ("POAexemptCodesFY٢٦.zip", None),
     ],
 )
 def test_it_reads_the_release_date_from_a_name(name, expected):

@@ -467,6 +467,27 @@ def test_it_refuses_a_chapter_without_a_number():
     assert error.line == 4
 
 
+# str.isdigit() is true for all of these; int() refuses the first two and reads the others.
+@pytest.mark.parametrize("number", ["²", "①", "٣", "１９"])
+def test_it_refuses_a_chapter_number_in_other_than_ascii_digits(number):
+    data = tabular_xml("").replace(b"<name>19</name>", f"<name>{number}</name>".encode())
+    error = refused(data)
+    assert error.element == "chapter"
+    assert error.line == 4
+    assert repr(number) in error.message
+
+
+@pytest.mark.parametrize("version", ["²⁰²⁶", "٢٠٢٦", "２０２６", "FY2026", "26"])
+def test_it_refuses_a_version_that_is_not_a_year_in_ascii_digits(version):
+    data = tabular_xml("").replace(
+        b"<version>2099</version>", f"<version>{version}</version>".encode()
+    )
+    error = refused(data)
+    assert error.element == "version"
+    assert error.line == 3
+    assert repr(version) in error.message
+
+
 def test_it_refuses_a_file_without_chapters():
     data = b'<?xml version="1.0"?>\n<ICD10CM.tabular><version>2026</version></ICD10CM.tabular>'
     error = refused(data)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from codes.importer.errors import ImportFileError
 from codes.importer.order_file import decode_lines
 
-COUNT_RE = re.compile(r"\s*(?P<count>\d+) (?P<what>additions|deletions|revisions)")
+COUNT_RE = re.compile(r"\s*(?P<count>[0-9]+) (?P<what>additions|deletions|revisions)")
 
 
 @dataclass(frozen=True)

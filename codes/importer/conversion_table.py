@@ -238,7 +238,8 @@ def _effective_date(value: object) -> datetime.date | None:
         value = int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        # isdigit() alone takes "²⁰²⁵" (which int() refuses) and "٢٠٢٥" (which it reads).
+        if text.isascii() and text.isdigit():
             value = int(text)
         else:
             try:

@@ -14,7 +14,7 @@ from codes.importer.errors import ImportFileError
 # "00001 A00     0 Cholera<53 spaces> Cholera". The order number is 5 digits today; allow
 # more, since 99,999 lines is close (FY2026 has 98,186) and CMS will have to widen it.
 ORDER_LINE_RE = re.compile(
-    r"(?P<number>\d{5,}) (?P<code>[0-9A-Za-z ]{7}) (?P<flag>[01]) (?P<short>.{60}) (?P<long>.+)"
+    r"(?P<number>[0-9]{5,}) (?P<code>[0-9A-Za-z ]{7}) (?P<flag>[01]) (?P<short>.{60}) (?P<long>.+)"
 )
 ADDENDA_LINE_RE = re.compile(r"(Add|Delete|Revise from|Revise to):")
 
@@ -68,6 +68,8 @@ def parse_order_file(data: bytes, *, filename: str) -> list[OrderEntry]:
             len(line) > width + 72
             and line[width] == line[width + 8] == line[width + 10] == line[width + 71] == " "
             and flag in ("0", "1")
+            # decode_lines has refused non-ASCII, but isdigit() alone would take "²".
+            and line[:width].isascii()
             and line[:width].isdigit()
         ):
             raise ImportFileError(_why_not_an_order_line(line), file=filename, line=number)

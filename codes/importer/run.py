@@ -175,7 +175,9 @@ def release_date(
     Also the admin's upload form's check, before anything is stored or queued.
     """
     detected = sources.fiscal_year
-    if detected is None and xml_version and xml_version.isdigit():
+    # The parser only lets an ASCII year through, but the admin form passes its own reading.
+    is_year = xml_version is not None and xml_version.isascii() and xml_version.isdigit()
+    if detected is None and is_year:
         detected = int(xml_version)
     if fiscal_year is not None and detected is not None and fiscal_year != detected:
         raise ImportFileError(
@@ -189,7 +191,7 @@ def release_date(
         raise ImportFileError(
             "no file name says which fiscal year this is: give the fiscal year explicitly"
         )
-    if xml_version and xml_version.isdigit() and int(xml_version) != fiscal_year:
+    if is_year and int(xml_version) != fiscal_year:
         tabular = sources.get(roles.TABULAR)
         raise ImportFileError(
             f"the tabular XML is version {xml_version}, but the release is FY{fiscal_year}",

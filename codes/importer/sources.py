@@ -81,10 +81,11 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 # A name that mentions PCS as a word of its own: icd10pcs_order_2025.txt, ICD-10-PCS Tables.xml.
 _PCS = re.compile(r"(?<![a-z])pcs(?![a-z])")
-_APRIL = re.compile(r"apr(?:il)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20\d\d)(?!\d)")
-_JANUARY = re.compile(r"jan(?:uary)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20\d\d)(?!\d)")
-_FISCAL_YEAR = re.compile(r"fy[^a-z0-9]?(20\d\d|\d\d)(?!\d)")
-_BARE_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+# [0-9], not \d: \d also matches digits like "٢", which int() reads as 2.
+_APRIL = re.compile(r"apr(?:il)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20[0-9]{2})(?![0-9])")
+_JANUARY = re.compile(r"jan(?:uary)?[^a-z0-9]*(?:0?1(?:st)?[^a-z0-9]+)?(20[0-9]{2})(?![0-9])")
+_FISCAL_YEAR = re.compile(r"fy[^a-z0-9]?(20[0-9]{2}|[0-9]{2})(?![0-9])")
+_BARE_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ _CHAPTER_DESC_RE = re.compile(
 _SECTION_ID_RE = re.compile(r"(?P<first>[A-Z][0-9A-Z]{2})(?:-(?P<last>[A-Z][0-9A-Z]{2}))?")
 _TRAILING_PARENTHESES_RE = re.compile(r"\s*\([^()]*\)$")
 _CHARACTER_RE = re.compile(r"[0-9A-Z]")
+_YEAR_RE = re.compile(r"[0-9]{4}")
 _LIBXML2_POSITION_RE = re.compile(r", line \d+, column \d+$")
 
 # The one exception to 7th-character expansion exists only as prose (a <notes> on category S06,
@@ -229,6 +230,13 @@ class _TabularReader:
         version = "" if version_element is None else _text(version_element)
         if not version:
             raise self.error("no <version>", line=root.sourceline, element="version")
+        # The release date is checked against it; "٢٠٢٦" would otherwise pass as 2026.
+        if _YEAR_RE.fullmatch(version) is None:
+            raise self.error(
+                f"<version> is {version!r}, not a year like 2026",
+                line=version_element.sourceline,
+                element="version",
+            )
 
         chapters: list[TabularChapter] = []
         sections: list[TabularSection] = []
@@ -265,7 +273,8 @@ class _TabularReader:
 
     def chapter(self, element: etree._Element) -> TabularChapter:
         number_text = _child_text(element, "name")
-        if not number_text.isdigit():
+        # isdigit() alone takes "²" (which int() refuses) and "٣" (which int() reads as 3).
+        if not (number_text.isascii() and number_text.isdigit()):
             raise self.error(
                 f"chapter without a number (<name> is {number_text!r})",
                 line=element.sourceline,

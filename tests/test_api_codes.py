@@ -1,29 +1,8 @@
 """API v1: one code, its history, search and autocomplete, on the bundled FY2025/FY2026 data."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from codes.codeset import codeset_for
-from codes.models import Release
-
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = ""
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def warm():
-    """Build the releases' in-memory code sets, as a running server has them."""
-    for release in Release.objects.published():
-        codeset_for(release)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 
 FY2026 = {"label": "FY2026", "fiscal_year": 2026, "effective_date": "2025-10-01"}
@@ -224,7 +203,7 @@ def test_autocomplete_is_small(api):
     ],
 )
 def test_a_request_takes_a_bounded_number_of_queries(
-    api, warm, django_assert_max_num_queries, url, most
+    api, warm_code_sets, django_assert_max_num_queries, url, most
 ):
     with django_assert_max_num_queries(most):
         response = api.get(url)

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from icdsite.wsgi import application
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 EXAMPLES_PER_OPERATION = 30
 CHECKS = [
@@ -32,11 +32,6 @@ CHECKS = [
 
 # Loaded at collection (the schema view needs no database); requests run inside each test.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = ""
 
 
 @pytest.fixture(autouse=True)

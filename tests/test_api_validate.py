@@ -3,12 +3,8 @@
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
-from codes.codeset import codeset_for
-from codes.models import Release
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 Z53_BILLABLE = [
     "Z53.01",
@@ -24,16 +20,6 @@ Z53_BILLABLE = [
     "Z53.8",
     "Z53.9",
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = ""
-
-
-@pytest.fixture
-def api():
-    return APIClient()
 
 
 def validate(api, body, **headers):
@@ -221,10 +207,8 @@ def test_validate_is_post_only(api):
 
 
 def test_ten_thousand_codes_with_dates_take_a_bounded_number_of_queries(
-    api, django_assert_max_num_queries
+    api, warm_code_sets, django_assert_max_num_queries
 ):
-    for release in Release.objects.published():
-        codeset_for(release)  # built once per process, as on a running server
     codes = ["Z5301", "Z53", "W19A", "T7807XA", "QQQ", "S72001", "G35", "Z53.9"]
     items = [
         {"code": codes[n % len(codes)], "date": f"2025-{1 + n % 12:02}-{1 + n % 28:02}"}

@@ -11,18 +11,10 @@ from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.terminologycapabilities import TerminologyCapabilities
 from rest_framework.test import APIClient
 
-from codes.codeset import codeset_for
-from codes.models import Release
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 FHIR_JSON = "application/fhir+json"
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = ""
 
 
 @pytest.fixture
@@ -275,9 +267,9 @@ def test_an_unknown_fhir_url_is_an_operation_outcome(fhir):
     parsed(response, OperationOutcome)
 
 
-def test_fhir_operations_take_a_bounded_number_of_queries(fhir, django_assert_max_num_queries):
-    for release in Release.objects.published():
-        codeset_for(release)
+def test_fhir_operations_take_a_bounded_number_of_queries(
+    fhir, warm_code_sets, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(6):
         lookup(fhir, code="S72.001", version="2026")
     with django_assert_max_num_queries(2):

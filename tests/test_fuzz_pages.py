@@ -14,11 +14,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from codes.codeset import codeset_for
-from codes.models import Release
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("warm_code_sets")]
 
 # Every payload that could become markup carries this word, so anything of it found inside a
 # tag or a script came from the input.
@@ -129,12 +127,6 @@ FUZZ = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(autouse=True)
-def warm_code_sets():
-    for release in Release.objects.published():
-        codeset_for(release)
 
 
 class Markup(HTMLParser):

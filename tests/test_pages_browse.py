@@ -4,16 +4,7 @@ import re
 
 import pytest
 
-from codes.codeset import codeset_for
-from codes.models import Release
-
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def warm_code_sets():
-    for release in Release.objects.published():
-        codeset_for(release)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("warm_code_sets")]
 
 
 def text_of(response) -> str:

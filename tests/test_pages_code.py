@@ -7,17 +7,9 @@ import re
 import pytest
 from django.utils import timezone
 
-from codes.codeset import codeset_for
 from codes.models import Release
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def warm_code_sets():
-    # The in-memory code sets cost two queries per release and process, once.
-    for release in Release.objects.published():
-        codeset_for(release)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("warm_code_sets")]
 
 
 def text_of(response) -> str:

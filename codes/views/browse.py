@@ -1,24 +1,16 @@
 """Home and browsing: /chapters/ -> chapter -> section -> its categories -> a code's tree."""
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from codes.codeset import codeset_for
 from codes.models import Chapter, Code, Note, Section
-from codes.views.common import (
-    get_site,
-    not_found_page,
-    release_error_page,
-    release_page,
-    render_page,
-)
+from codes.views.common import get_site_with_release, release_page, render_page
 
 
 @release_page()
 def home(request: HttpRequest) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     release = site.release
     return render_page(
         request,
@@ -33,9 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @release_page()
 def chapter_list(request: HttpRequest) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     chapters = Chapter.objects.filter(release=site.release).annotate(
         section_total=Count("sections")
     )
@@ -44,13 +34,11 @@ def chapter_list(request: HttpRequest) -> HttpResponse:
 
 @release_page()
 def chapter_page(request: HttpRequest, number: int) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     release = site.release
     chapter = Chapter.objects.filter(release=release, number=number).first()
     if chapter is None:
-        return not_found_page(request, site, f"{release.label} has no chapter {number}.")
+        raise Http404(f"{release.label} has no chapter {number}.")
     categories = dict(
         Code.objects.filter(release=release, chapter=chapter, depth=0)
         .values_list("section_id")
@@ -74,9 +62,7 @@ def chapter_page(request: HttpRequest, number: int) -> HttpResponse:
 
 @release_page()
 def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     release = site.release
     section = (
         Section.objects.filter(release=release, section_id=section_id.upper())
@@ -86,7 +72,7 @@ def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
         else None
     )
     if section is None:
-        return not_found_page(request, site, f"{release.label} has no section {section_id}.")
+        raise Http404(f"{release.label} has no section {section_id}.")
     codeset = codeset_for(release)
     categories = list(Code.objects.filter(release=release, section=section, depth=0))
     for category in categories:

@@ -18,9 +18,8 @@ from codes.models import Note
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
-    get_site,
+    get_site_with_release,
     redirect_keeping_query,
-    release_error_page,
     release_page,
     render_page,
     url_with,
@@ -57,9 +56,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
     stored = undotted(code)
     if looks_like_code(code) and code != dotted(stored):
         return redirect_keeping_query(request, reverse("codes:code", args=[dotted(stored)]))
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     release = site.release
     row = find_code(release, stored) if looks_like_code(code) else None
     if row is None:

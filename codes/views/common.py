@@ -1,4 +1,4 @@
-"""What every page shares: the release a request asks for, and HTTP caching.
+"""What every page shares: the release a request asks for, its error pages, and HTTP caching.
 
 Release selection is kept while browsing by the URL, not a cookie: the page's own `release`,
 `fy` or `date` parameter is carried by every link it renders (the `page_url` tag) and by the
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
@@ -26,7 +26,13 @@ from django.views.decorators.http import condition
 from codes.build import build_fingerprint
 from codes.models import Release
 from codes.response_cache import cached_page, store_page
-from codes.selection import PARAMETERS, ReleaseChoice, ReleaseSelectionError, select_release
+from codes.selection import (
+    PARAMETERS,
+    ReleaseChoice,
+    ReleaseSelectionError,
+    published_releases,
+    select_release,
+)
 
 PINNED_MAX_AGE = 24 * 60 * 60
 LATEST_MAX_AGE = 5 * 60
@@ -53,10 +59,10 @@ class Site:
 
 
 def get_site(request: HttpRequest) -> Site:
-    """One query, once per request (the caching decorator and the view share it)."""
+    """Once per request (the caching decorator and the view share it)."""
     site = getattr(request, "_codes_site", None)
     if site is None:
-        releases = list(Release.objects.published().order_by("-effective_date"))
+        releases = published_releases()
         site = Site(releases=releases)
         try:
             site.choice = select_release(request.GET, releases)
@@ -67,6 +73,26 @@ def get_site(request: HttpRequest) -> Site:
                 site.carried = {site.choice.parameter: site.choice.value}
         request._codes_site = site
     return site
+
+
+def get_site_with_release(request: HttpRequest) -> Site:
+    """The site with the release the request asked for, for a view under `release_page`.
+
+    A release parameter in error is raised, as get_object_or_404 raises Http404, for release_page
+    to answer with the release error page (as the API's exception handler answers it in JSON).
+    """
+    site = get_site(request)
+    if site.error:
+        raise site.error
+    return site
+
+
+def get_published_or_404(site: Site, label: str) -> Release:
+    """The published release with this label, in any case; release_page answers the 404."""
+    release = next((r for r in site.releases if r.label.lower() == label.lower()), None)
+    if release is None:
+        raise Http404(f'No published release is labelled "{label}".')
+    return release
 
 
 def page_context(request: HttpRequest, site: Site, **context) -> dict:
@@ -141,20 +167,33 @@ def _last_modified(request: HttpRequest, *args, **kwargs) -> datetime.datetime |
 
 
 def release_page(*, pinned_by_path: bool = False) -> Callable:
-    """Conditional GET (ETag, Last-Modified -> 304) and Cache-Control for a page of the site.
+    """A page of the site: its error pages, conditional GET, the server cache, Cache-Control.
+
+    The view raises what it cannot show: a release parameter in error (get_site_with_release) is
+    answered with the release error page, Http404 with the not-found page and its message.
+    Conditional GET: ETag and Last-Modified, so a client's copy is answered 304.
 
     `pinned_by_path`: the URL names its release itself (/releases/FY2026/), so it is pinned.
     """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
+        def answered(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except ReleaseSelectionError:
+                return release_error_page(request, get_site(request))
+            except Http404 as missing:
+                return not_found_page(request, get_site(request), str(missing))
+
+        @wraps(view)
         def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             etag = _etag(request)
             if etag is None:  # a release parameter in error: answered, not kept
-                return view(request, *args, **kwargs)
+                return answered(request, *args, **kwargs)
             response = cached_page(etag, request)
             if response is None:
-                response = view(request, *args, **kwargs)
+                response = answered(request, *args, **kwargs)
                 store_page(etag, request, response)
             return response
 

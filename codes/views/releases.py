@@ -12,10 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from codes.icd10 import dotted, undotted
 from codes.models import CodeChange, Release
 from codes.views.common import (
-    Site,
-    get_site,
-    not_found_page,
-    release_error_page,
+    get_published_or_404,
+    get_site_with_release,
     release_page,
     render_page,
 )
@@ -35,9 +33,7 @@ CSV_COLUMNS = [
 
 @release_page()
 def release_list(request: HttpRequest) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     summaries = _summaries(site.releases)
     rows = [(release, summaries.get(release.pk)) for release in site.releases]
     return render_page(
@@ -50,12 +46,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
 
 @release_page(pinned_by_path=True)
 def release_changes(request: HttpRequest, label: str) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
-    release = _published(site, label)
-    if release is None:
-        return not_found_page(request, site, f'No published release is labelled "{label}".')
+    site = get_site_with_release(request)
+    release = get_published_or_404(site, label)
     filters = _filters(request)
     changes = _changes(release, filters)
     page = Paginator(changes, CHANGES_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -76,12 +68,8 @@ def release_changes(request: HttpRequest, label: str) -> HttpResponse:
 
 @release_page(pinned_by_path=True)
 def release_changes_csv(request: HttpRequest, label: str) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
-    release = _published(site, label)
-    if release is None:
-        return not_found_page(request, site, f'No published release is labelled "{label}".')
+    site = get_site_with_release(request)
+    release = get_published_or_404(site, label)
     filters = _filters(request)
     name = "-".join(
         ["icd10cm-changes", release.label.replace(" ", "-"), *filter(None, filters.values())]
@@ -103,10 +91,6 @@ def release_changes_csv(request: HttpRequest, label: str) -> HttpResponse:
             ]
         )
     return response
-
-
-def _published(site: Site, label: str) -> Release | None:
-    return next((r for r in site.releases if r.label.lower() == label.lower()), None)
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:

@@ -13,7 +13,7 @@ from codes.views.common import (
     LATEST_MAX_AGE,
     PINNED_MAX_AGE,
     get_site,
-    release_error_page,
+    get_site_with_release,
     release_page,
     render_page,
     url_with,
@@ -26,9 +26,7 @@ SUGGESTIONS = 10
 
 @release_page()
 def search_page(request: HttpRequest) -> HttpResponse:
-    site = get_site(request)
-    if site.error:
-        return release_error_page(request, site)
+    site = get_site_with_release(request)
     release = site.release
     query = _query(request)
     billable_only = request.GET.get("billable") == "1"

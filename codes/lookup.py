@@ -12,6 +12,7 @@ from django.db.models import Q
 from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import undotted
 from codes.models import Code, CodeChange, Note, Release
+from codes.selection import published_releases
 
 # History events, as a program reads them.
 ADDED = "added"
@@ -158,7 +159,7 @@ def seventh_character_examples(code: str, codeset: CodeSet, *, limit: int = 6) -
 
 def code_history(code: str) -> list[HistoryRow]:
     """One row per published release, oldest first (three queries)."""
-    releases = list(Release.objects.published().order_by("effective_date"))
+    releases = published_releases()[::-1]
     present = {row.release_id: row for row in Code.objects.filter(code=code, release__in=releases)}
     changes: dict[int, list[CodeChange]] = {}
     for change in CodeChange.objects.filter(code=code, release__in=releases):

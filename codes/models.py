@@ -122,6 +122,7 @@ class Release(models.Model):
         """Make the release visible to the public pages and the API: one UPDATE, and the
         releases after it compared to it again, in the same transaction."""
         from codes.importer.loader import refresh_changes_after
+        from codes.selection import forget_published_releases
 
         now = timezone.now()
         with transaction.atomic():
@@ -129,18 +130,21 @@ class Release(models.Model):
                 status=Release.Status.PUBLISHED, published_at=now
             )
             refresh_changes_after(self.effective_date)
+            forget_published_releases()
         self.status, self.published_at = Release.Status.PUBLISHED, now
 
     def unpublish(self) -> None:
         """Take the release back to draft; its rows stay, ready to be published again. The
         releases after it are compared to the published release before it instead."""
         from codes.importer.loader import refresh_changes_after
+        from codes.selection import forget_published_releases
 
         with transaction.atomic():
             Release.objects.filter(pk=self.pk).update(
                 status=Release.Status.DRAFT, published_at=None
             )
             refresh_changes_after(self.effective_date)
+            forget_published_releases()
         self.status, self.published_at = Release.Status.DRAFT, None
 
     def remove(self) -> None:

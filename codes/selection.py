@@ -5,8 +5,12 @@ field that was wrong.
 """
 
 import datetime
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
 
 from codes.fiscal import fiscal_year_of
 from codes.models import Release
@@ -24,6 +28,42 @@ class ReleaseSelectionError(Exception):
         super().__init__(f"{field}: {message}")
 
 
+# (when it was read, the releases): replaced whole, so a thread sees one or the other.
+_published: tuple[float, list[Release]] | None = None
+
+
+def published_releases() -> list[Release]:
+    """The published releases, newest first, as this process last read them.
+
+    Every request needs them (to choose its release, and to key its cached answer) and they
+    change once or twice a year, so a process reads them at most every
+    PUBLISHED_RELEASES_SECONDS instead of on every request: the one query a cached page or API
+    answer made. A change this process makes (publish, unpublish, import, delete) is seen at
+    once (forget_published_releases); one made elsewhere (the admin's import worker, another app
+    server) within that time.
+    """
+    global _published
+    now = time.monotonic()
+    snapshot = _published
+    if snapshot is None or now - snapshot[0] >= settings.PUBLISHED_RELEASES_SECONDS:
+        snapshot = (now, list(Release.objects.published().order_by("-effective_date")))
+        _published = snapshot
+    return list(snapshot[1])
+
+
+def forget_published_releases(**signal_arguments) -> None:
+    """Read them again on next use; and again once the change is committed (a request served
+    meanwhile by this process may have read them as they were)."""
+    global _published
+    _published = None
+    transaction.on_commit(forget_published_releases_now)
+
+
+def forget_published_releases_now() -> None:
+    global _published
+    _published = None
+
+
 @dataclass(frozen=True)
 class ReleaseChoice:
     release: Release
@@ -36,12 +76,12 @@ def select_release(
 ) -> ReleaseChoice:
     """Precedence when several are given: release, then date, then fy.
 
-    The choice is made among `published` (the published releases, newest first), read in one
-    query when not given: a page that lists the releases and shows one of them reads both from
+    The choice is made among `published` (the published releases, newest first), by default
+    published_releases(): a page that lists the releases and shows one of them reads both from
     the same snapshot, so a release published meanwhile can never make it show two.
     """
     if published is None:
-        published = list(Release.objects.published().order_by("-effective_date"))
+        published = published_releases()
     if value := params.get("release", "").strip():
         wanted = value.casefold()
         release = next((r for r in published if r.label.casefold() == wanted), None)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+pytest_plugins = ["tests.fixtures"]  # the API client, no rate limits, warm code sets
+
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "data" / "cms"
 SHARED_CMS = REPO.parent / "shared" / "cms"
@@ -63,6 +65,14 @@ def empty_cache():
     yield
     for alias in settings.CACHES:
         caches[alias].clear()
+
+
+@pytest.fixture(autouse=True)
+def published_releases_read_per_request(settings):
+    """Tests change releases behind the ORM's back (bulk updates, rolled-back transactions), so
+    here every request reads which releases are published; tests/test_published_releases.py
+    tests the per-process memory of them that production uses."""
+    settings.PUBLISHED_RELEASES_SECONDS = 0
 
 
 @pytest.fixture

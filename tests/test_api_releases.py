@@ -5,22 +5,11 @@ import io
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from codes import codeset
 from codes.models import ConversionEntry, Release
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = ""
-
-
-@pytest.fixture
-def api():
-    return APIClient()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 
 @pytest.fixture
@@ -257,8 +246,8 @@ def test_errors_are_not_cacheable(api):
         ("/api/v1/releases/FY2026/download.json", 2),
     ],
 )
-def test_a_request_takes_a_bounded_number_of_queries(api, django_assert_max_num_queries, url, most):
-    for release in Release.objects.published():
-        codeset.codeset_for(release)
+def test_a_request_takes_a_bounded_number_of_queries(
+    api, warm_code_sets, django_assert_max_num_queries, url, most
+):
     with django_assert_max_num_queries(most):
         body_of(api.get(url))

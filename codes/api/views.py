@@ -43,6 +43,7 @@ from codes.selection import (
     PARAMETERS,
     ReleaseChoice,
     could_be_label,
+    published_releases,
     releases_in_force_on,
     select_release,
 )
@@ -100,8 +101,10 @@ def error_responses(*statuses: int, not_found=s.ErrorSerializer) -> dict:
 class ApiView(APIView):
     """A view of the API. GET answers from one release use `answer`."""
 
-    def choose_release(self, request: Request) -> ReleaseChoice:
-        return select_release(request.query_params)
+    def choose_release(
+        self, request: Request, published: list[Release] | None = None
+    ) -> ReleaseChoice:
+        return select_release(request.query_params, published)
 
     def answer(
         self, request: Request, releases: list[Release], build, *, pinned: bool
@@ -177,7 +180,7 @@ class ReleaseListView(ApiView):
         responses={200: s.ReleaseListSerializer, **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        releases = list(Release.objects.published().order_by("-effective_date"))
+        releases = published_releases()
 
         def build() -> dict:
             return {
@@ -354,8 +357,8 @@ class CodeHistoryView(ApiView):
         },
     )
     def get(self, request: Request, code: str) -> Response:
-        choice = self.choose_release(request)
-        published = list(Release.objects.published())
+        published = published_releases()
+        choice = self.choose_release(request, published)
 
         def build() -> dict:
             rows = code_history(undotted(code)) if is_well_formed(undotted(code)) else []

@@ -34,7 +34,7 @@ from codes.fhir import resources
 from codes.icd10 import is_well_formed, undotted
 from codes.lookup import code_detail, find_code
 from codes.models import Release
-from codes.selection import ReleaseSelectionError, select_release
+from codes.selection import ReleaseSelectionError, published_releases, select_release
 from codes.validation import validate
 
 FHIR_JSON = "application/fhir+json"
@@ -320,7 +320,7 @@ class CodeSystemSearchView(FhirView):
         responses={200: FHIR_RESOURCE, **outcomes()},
     )
     def get(self, request: Request) -> Response:
-        releases = list(Release.objects.published().order_by("-effective_date"))
+        releases = published_releases()
         url = request.query_params.get("url", "").rstrip("/")
         version = request.query_params.get("version", "").strip().lower()
         matching = [
@@ -354,7 +354,7 @@ class CodeSystemReadView(FhirView):
         responses={200: FHIR_RESOURCE, **outcomes(404)},
     )
     def get(self, request: Request, resource_id: str) -> Response:
-        releases = Release.objects.published().order_by("-effective_date")
+        releases = published_releases()
         release = next((r for r in releases if resources.resource_id(r) == resource_id), None)
         if release is None:
             raise ApiError(
@@ -373,7 +373,7 @@ class MetadataView(FhirView):
         responses={200: FHIR_RESOURCE, **outcomes()},
     )
     def get(self, request: Request) -> Response:
-        releases = list(Release.objects.published().order_by("-effective_date"))
+        releases = published_releases()
         date = (
             (releases[0].published_at or releases[0].imported_at).date()
             if releases

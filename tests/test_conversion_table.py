@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -120,6 +121,9 @@ def test_the_table_may_be_on_any_sheet_below_any_prose():
         # str.isdigit() is true for both; int() refuses the first and reads the second as 2016.
         (workbook(HEADER, ("A04.72", "²⁰¹⁶", "A04.7")), 'row 3: "²⁰¹⁶" in the effective column'),
         (workbook(HEADER, ("A04.72", "٢٠١٦", "A04.7")), 'row 3: "٢٠١٦" in the effective column'),
+        # A year has 4 digits; int() would refuse the 5,000 with a bare ValueError.
+        (workbook(HEADER, ("A04.72", "20160", "A04.7")), 'row 3: "20160" in the effective column'),
+        (workbook(HEADER, ("A04.72", "1" * 5000, "A04.7")), 'row 3: "111111111111111111'),
         (workbook(HEADER, ("A04.72", 2016, "see above")), "names no ICD-10-CM code"),
     ],
 )
@@ -128,6 +132,58 @@ def test_a_broken_table_is_refused_naming_the_file_and_row(data, message):
         parse_conversion_table(data, filename="ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
     assert message in str(error.value)
     assert str(error.value).startswith("ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
+
+
+def with_sheet_xml(data: bytes, old: bytes, new: bytes) -> bytes:
+    """The workbook with `old` replaced by `new` in its sheet's XML, as a hand-edited file."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert old in content
+                content = content.replace(old, new)
+            target.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cell", "row", "what"),
+    [
+        # openpyxl's own int() refuses a number cell of more than 4,300 digits.
+        (b'<c r="B3" t="n"><v>%s</v></c>' % (b"1" * 5000), 3, "holds a number"),
+        # The row is told from the XML, though rows 3 and 4 are missing.
+        (b'<c r="B5" t="n"><v>%s</v></c>' % (b"2" * 5000), 5, "holds a number"),
+        # A shared-string index or a style of 5,000 digits stops openpyxl the same way.
+        (b'<c r="B3" t="s"><v>%s</v></c>' % (b"1" * 5000), 3, "holds a number"),
+        (b'<c r="B3" s="%s" t="n"><v>2016</v></c>' % (b"1" * 5000), 3, "has a style number"),
+    ],
+)
+def test_a_number_cell_openpyxl_cannot_read_is_named_by_sheet_and_row(cell, row, what):
+    data = workbook(HEADER, ("A04.72", 2016, "A04.7"), title="FY26")
+    if row != 3:
+        data = with_sheet_xml(data, b'<row r="3">', b'<row r="%d">' % row)
+        data = with_sheet_xml(data, b'r="B3" t="n"', b'r="B%d" t="n"' % row)
+    old = b'<c r="B%d" t="n"><v>2016</v></c>' % row
+    data = with_sheet_xml(data, old, cell)
+    with pytest.raises(ImportFileError) as error:
+        parse_conversion_table(data, filename="conversion.xlsx")
+    assert error.value.file == "conversion.xlsx"
+    assert error.value.element == f'sheet "FY26", row {row}'
+    assert f"cell B{row} {what} 5,000 characters long" in error.value.message
+
+
+def test_a_number_cell_openpyxl_can_read_but_no_year_is_named_by_row():
+    # 4,000 digits: under int()'s limit, so openpyxl reads it and the year check refuses it.
+    data = workbook(HEADER, ("A04.72", 2016, "A04.7"))
+    data = with_sheet_xml(data, b"<v>2016</v>", b"<v>%s</v>" % (b"1" * 4000))
+    with pytest.raises(ImportFileError) as error:
+        parse_conversion_table(data, filename="conversion.xlsx")
+    assert error.value.element == 'sheet "Sheet1", row 3'
+    assert '"111111111111111111111111111111" in the effective column' in error.value.message
 
 
 def test_a_bad_row_is_named_by_sheet_and_row():

@@ -147,8 +147,22 @@ def superscript_digit_in_an_order_number():
     return with_member(ORDER, b"".join(lines))
 
 
+def order_number_of_5000_digits():
+    # The column width comes from line 1; int() refuses more than 4,300 digits.
+    lines = order_lines()
+    lines[0] = b"1" * 5000 + lines[0][5:]
+    return with_member(ORDER, b"".join(lines))
+
+
 def codes_file_as_order_file():
     return with_member(ORDER, fy2026_members()[CODES])
+
+
+def addenda_count_of_5000_digits():
+    # Line 764 of the addenda says "    487 additions" (codes); int() refuses 5,000 digits.
+    data = fy2026_members()["icd10cm-order-addenda-2026.txt"]
+    data = data.replace(b"    487 additions", b"    " + b"4" * 5000 + b" additions", 1)
+    return with_member("icd10cm-order-addenda-2026.txt", data)
 
 
 def codes_file_disagreeing():
@@ -239,6 +253,12 @@ def superscript_digit_as_chapter_number():
     return [(XML_NAME, xml)]
 
 
+def chapter_number_of_5000_digits():
+    # All ASCII digits, but int() refuses more than 4,300 of them.
+    xml = FY2026_XML.read_bytes().replace(b"<name>1</name>", b"<name>%s</name>" % (b"1" * 5000), 1)
+    return [(XML_NAME, xml)]
+
+
 def arabic_indic_digits_as_version():
     # int("٢٠٢٦") is 2026: a garbled <version> would pass for the right year.
     xml = FY2026_XML.read_bytes().replace(
@@ -275,6 +295,26 @@ def superscript_digits_as_effective_year():
     return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2026_CONVERSION.name, buffer.getvalue())]
 
 
+def effective_year_of_5000_digits_as_text():
+    # Row 3 says 2017; a text cell of 5,000 digits passes isdigit() but not int().
+    book = load_workbook(FY2026_CONVERSION)
+    book.worksheets[0]["B3"] = "1" * 5000
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2026_CONVERSION.name, buffer.getvalue())]
+
+
+def effective_year_of_5000_digits_as_number():
+    # A number cell of 5,000 digits: openpyxl's own int() refuses it while reading the row.
+    with zipfile.ZipFile(FY2026_CONVERSION) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    cell = b'<c r="B3" s="5"><v>2017</v></c>'
+    assert cell in members[sheet]
+    members[sheet] = members[sheet].replace(cell, b'<c r="B3" s="5"><v>%s</v></c>' % (b"1" * 5000))
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2026_CONVERSION.name, zipped(members))]
+
+
 CASES = [
     (truncated_order_file, rf"{ORDER}, line \d+: the last line has no line ending", False),
     (garbled_order_file, rf"{ORDER}, line \d+: .*(binary|not ASCII)", False),
@@ -285,7 +325,13 @@ CASES = [
     (code_whose_parent_is_missing, rf"{ORDER}, line 1: code A000 has no category A00", False),
     (addenda_as_order_file, rf"{ORDER}, line 1: this is an addenda file", False),
     (superscript_digit_in_an_order_number, rf"{ORDER}, line 10: byte 0xc2 is not ASCII", False),
+    (order_number_of_5000_digits, rf"{ORDER}, line 1: order number of 5,000 digits", False),
     (codes_file_as_order_file, rf"{ORDER}, line 1: .*the codes file", False),
+    (
+        addenda_count_of_5000_digits,
+        r"icd10cm-order-addenda-2026.txt, line 764: a count of 5,000 digits",
+        False,
+    ),
     (codes_file_disagreeing, rf"{CODES}: the codes file disagrees .* on 1 codes", False),
     (empty_zip, ZIP_NAME, True),
     (zip_without_needed_members, ZIP_NAME, True),
@@ -302,12 +348,25 @@ CASES = [
     (external_dtd, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
     (malformed_xml, rf"{XML_NAME}, line 237579: not well-formed XML", False),
     (superscript_digit_as_chapter_number, rf"{XML_NAME}, line 55, chapter: .*'²'", False),
+    (chapter_number_of_5000_digits, rf"{XML_NAME}, line 55, chapter: .*5,000 digits", False),
     (arabic_indic_digits_as_version, rf"{XML_NAME}, line 3, version: .*'٢٠٢٦'", False),
     (deeply_nested_xml, rf"{XML_NAME}, line 1.*(nested|depth)", True),
     (order_file_and_xml_disagree, r"disagree on 1 codes: Z538 \(order file line \d+\)", False),
     (
         superscript_digits_as_effective_year,
         rf'{FY2026_CONVERSION.name}, sheet "ICD-10-CM-Conversion-Table-FY26", row 3: .*effective',
+        False,
+    ),
+    (
+        effective_year_of_5000_digits_as_text,
+        rf'{FY2026_CONVERSION.name}, sheet "ICD-10-CM-Conversion-Table-FY26", row 3: "1{{30}}" '
+        "in the effective column is neither a year nor a date",
+        False,
+    ),
+    (
+        effective_year_of_5000_digits_as_number,
+        rf'{FY2026_CONVERSION.name}, sheet "ICD-10-CM-Conversion-Table-FY26", row 3: '
+        "cell B3 holds a number 5,000 characters long",
         False,
     ),
     (files_of_two_fiscal_years, r"two fiscal years.*FY2026.*FY2025|two fiscal years", False),

@@ -124,3 +124,22 @@ def test_it_refuses_a_billable_code_with_codes_below_it():
     lines[0] = lines[0][:14] + b"1" + lines[0][15:]  # A00 flagged billable
     with pytest.raises(ImportFileError, match=r"line 1: billable code A00 has a code below it"):
         parse_order_file(b"".join(lines), filename="order.txt")
+
+
+@pytest.mark.parametrize("digits", [10, 5000])
+def test_it_refuses_an_order_number_too_long_to_be_one(digits):
+    # The width comes from line 1; int() would refuse 5,000 digits with a bare ValueError.
+    lines = ORDER_BYTES.splitlines(keepends=True)
+    lines[0] = b"1" * digits + lines[0][5:]
+    with pytest.raises(ImportFileError) as error:
+        parse_order_file(b"".join(lines), filename="order.txt")
+    assert error.value.line == 1
+    assert f"order number of {digits:,} digits" in error.value.message
+
+
+def test_it_reads_order_numbers_widened_to_9_digits():
+    lines = ORDER_BYTES.splitlines(keepends=True)
+    wide = b"".join(b"%09d" % n + line[5:] for n, line in enumerate(lines, start=1))
+    entries = parse_order_file(wide, filename="order.txt")
+    assert [(e.sequence, e.code) for e in entries[:2]] == [(1, "A00"), (2, "A000")]
+    assert len(entries) == 98_186

@@ -477,6 +477,39 @@ def test_it_refuses_a_chapter_number_in_other_than_ascii_digits(number):
     assert repr(number) in error.message
 
 
+# ASCII digits, but no chapter number: int() refuses the last with a bare ValueError.
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("0", "chapter number '0' is not between 1 and 99"),
+        ("00", "chapter number '00' is not between 1 and 99"),
+        ("100", "chapter number of 3 digits; chapters are numbered 1 to 99"),
+        ("1" * 5000, "chapter number of 5,000 digits; chapters are numbered 1 to 99"),
+    ],
+)
+def test_it_refuses_a_chapter_number_out_of_range(number, message):
+    data = tabular_xml("").replace(b"<name>19</name>", f"<name>{number}</name>".encode())
+    error = refused(data)
+    assert error.element == "chapter"
+    assert error.line == 4
+    assert error.message == message
+
+
+@pytest.mark.parametrize(("number", "expected"), [("1", 1), ("07", 7), ("99", 99)])
+def test_it_reads_chapter_numbers_up_to_99(number, expected):
+    data = tabular_xml("").replace(b"<name>19</name>", f"<name>{number}</name>".encode())
+    [chapter] = parse_tabular_xml(data, filename="test.xml").chapters
+    assert chapter.number == expected
+
+
+def test_it_cuts_a_long_chapter_name_short_in_its_message():
+    data = tabular_xml("").replace(b"<name>19</name>", b"<name>%s</name>" % (b"x" * 5000))
+    error = refused(data)
+    assert "'xxxxxxxxxx" in error.message
+    assert "(5,000 characters)" in error.message
+    assert len(error.message) < 200
+
+
 @pytest.mark.parametrize("version", ["²⁰²⁶", "٢٠٢٦", "２０２６", "FY2026", "26"])
 def test_it_refuses_a_version_that_is_not_a_year_in_ascii_digits(version):
     data = tabular_xml("").replace(

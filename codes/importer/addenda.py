@@ -11,6 +11,9 @@ from codes.importer.errors import ImportFileError
 from codes.importer.order_file import decode_lines
 
 COUNT_RE = re.compile(r"\s*(?P<count>[0-9]+) (?P<what>additions|deletions|revisions)")
+# A count is at most the number of lines of an order file (98,186 in FY2026); int() refuses
+# more than 4,300 digits with a bare ValueError.
+MAX_COUNT_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,18 @@ class AddendaSummary:
 def parse_addenda_summary(data: bytes, *, filename: str) -> AddendaSummary:
     blocks: dict[str, dict[str, int]] = {}
     current: dict[str, int] | None = None
-    for line in decode_lines(data, filename=filename):
+    for number, line in enumerate(decode_lines(data, filename=filename), start=1):
         heading = line.strip()
         if heading in ("Codes", "Headers"):
             current = blocks.setdefault(heading, {})
         elif current is not None and (match := COUNT_RE.match(line)):
+            if len(match["count"]) > MAX_COUNT_DIGITS:
+                raise ImportFileError(
+                    f"a count of {len(match['count']):,} digits in the summary; "
+                    f"at most {MAX_COUNT_DIGITS} are accepted",
+                    file=filename,
+                    line=number,
+                )
             current.setdefault(match["what"], int(match["count"]))
     for heading in ("Codes", "Headers"):
         counts = blocks.get(heading, {})

@@ -19,6 +19,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from lxml import etree
+
 from codes.fiscal import fiscal_year_of
 from codes.icd10 import is_well_formed, undotted
 from codes.importer.errors import ImportFileError
@@ -30,6 +32,13 @@ _MAX_RATIO = 200
 _RATIO_FLOOR_BYTES = 1024 * 1024
 # The header row is near the top, below a paragraph of prose.
 _HEADER_SEARCH_ROWS = 20
+# An "Effective" year as digits: 2025. Longer runs are refused before int() sees them (it
+# refuses more than 4,300 digits with a bare ValueError).
+_YEAR_DIGITS = 4
+# Excel writes a number in at most about 24 characters ("-1.2345678901234567E-308"); a stored
+# number, shared-string index or style far longer than this is what stopped openpyxl.
+_MAX_NUMBER_CHARS = 100
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 # A code as written in the table: dotted or not; at least one digit (so "AND", "CODE" are words).
 _CODE_TOKEN_RE = re.compile(r"(?<![0-9A-Z.])([A-Z][0-9A-Z]{2}(?:\.?[0-9A-Z]{1,4})?)(?![0-9A-Z])")
@@ -151,7 +160,7 @@ def _sheet_rows(sheet, *, filename: str) -> list[ConversionRow] | None:
     """The rows of a sheet that has the table's header, else None."""
     columns = None
     rows: list[ConversionRow] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for number, values in _numbered_rows(sheet, filename=filename):
         if columns is None:
             columns = _header_columns(values)
             if columns is None and number >= _HEADER_SEARCH_ROWS:
@@ -176,6 +185,86 @@ def _sheet_rows(sheet, *, filename: str) -> list[ConversionRow] | None:
             element=f'sheet "{sheet.title}"',
         )
     return rows
+
+
+def _numbered_rows(sheet, *, filename: str):
+    """(row number as Excel numbers it, values) for each row of a read-only sheet.
+
+    openpyxl converts cells while it reads a row; a number cell of thousands of digits makes
+    its own int() raise. That row is refused by sheet and row, not as a damaged workbook.
+    """
+    values = sheet.iter_rows(values_only=True)  # pads missing rows, so a count is the number
+    number = 0
+    while True:
+        try:
+            row = next(values)
+        except StopIteration:
+            return
+        except Exception as error:
+            raise _unreadable_row(sheet, after=number, error=error, filename=filename) from None
+        number += 1
+        yield number, row
+
+
+def _unreadable_row(sheet, *, after: int, error: Exception, filename: str) -> ImportFileError:
+    row, why = _locate_unreadable(sheet, after=after)
+    if row is None:
+        return ImportFileError(
+            f"cannot be read after row {after} ({type(error).__name__})",
+            file=filename,
+            element=f'sheet "{sheet.title}"',
+        )
+    message = why or f"a cell cannot be read ({type(error).__name__})"
+    return ImportFileError(message, file=filename, element=f'sheet "{sheet.title}", row {row}')
+
+
+def _locate_unreadable(sheet, *, after: int) -> tuple[int | None, str]:
+    """The row openpyxl stopped at (the first after `after` in the sheet's XML) and what in it
+    is too long to be read, "" when no cell stands out; (None, "") when the row cannot be told.
+    Runs only once reading has failed, on a package _check_package has bounded."""
+    try:
+        source = sheet._get_source()  # openpyxl's read-only sheet: its XML member, opened
+    except Exception:
+        return None, ""
+    with source:
+        number = 0
+        try:
+            for _, element in etree.iterparse(
+                source,
+                tag=f"{_SHEET_NS}row",
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+            ):
+                r = element.get("r")
+                if r is None:
+                    number += 1
+                elif r.isascii() and r.isdigit() and len(r) <= 7:
+                    number = int(r)
+                else:
+                    return None, ""
+                if number > after:
+                    return number, _overlong_cell(element)
+                element.clear()
+        except etree.LxmlError:
+            return None, ""
+    return None, ""
+
+
+def _overlong_cell(row: etree._Element) -> str:
+    """What makes openpyxl's int() fail in a row of sheet XML, "" if nothing stands out."""
+    for cell in row.iterchildren(f"{_SHEET_NS}c"):
+        reference = (cell.get("r") or "")[:_MAX_NUMBER_CHARS] or "without a reference"
+        # Number, shared-string index, boolean: the values openpyxl converts with int().
+        if cell.get("t", "n") in ("n", "s", "b"):
+            value = cell.findtext(f"{_SHEET_NS}v") or ""
+            if len(value) > _MAX_NUMBER_CHARS:
+                return f"cell {reference} holds a number {len(value):,} characters long; refused"
+        style = cell.get("s", "")
+        if len(style) > _MAX_NUMBER_CHARS:
+            return f"cell {reference} has a style number {len(style):,} characters long; refused"
+    return ""
 
 
 def _header_columns(values: tuple) -> tuple[int, int, int] | None:
@@ -240,6 +329,8 @@ def _effective_date(value: object) -> datetime.date | None:
         text = value.strip()
         # isdigit() alone takes "²⁰²⁵" (which int() refuses) and "٢٠٢٥" (which it reads).
         if text.isascii() and text.isdigit():
+            if len(text) > _YEAR_DIGITS:
+                return None  # not a year; int() would refuse it past 4,300 digits
             value = int(text)
         else:
             try:

@@ -17,6 +17,9 @@ ORDER_LINE_RE = re.compile(
     r"(?P<number>[0-9]{5,}) (?P<code>[0-9A-Za-z ]{7}) (?P<flag>[01]) (?P<short>.{60}) (?P<long>.+)"
 )
 ADDENDA_LINE_RE = re.compile(r"(Add|Delete|Revise from|Revise to):")
+# A wider order number is expected one day, but 9 digits would number a billion lines; a longer
+# run of digits is not an order number (and int() refuses more than 4,300 digits outright).
+MAX_ORDER_NUMBER_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ def parse_order_file(data: bytes, *, filename: str) -> list[OrderEntry]:
     seen: dict[str, int] = {}
     # The order number is 5 digits wide today; a wider one shifts every column after it.
     width = max(5, len(lines[0]) - len(lines[0].lstrip("0123456789")))
+    if width > MAX_ORDER_NUMBER_DIGITS:
+        # Every line is sliced at this width, so bounding line 1 bounds every order number.
+        raise ImportFileError(
+            f"order number of {width:,} digits; the order file's has 5 "
+            f"(at most {MAX_ORDER_NUMBER_DIGITS} accepted)",
+            file=filename,
+            line=1,
+        )
     for number, line in enumerate(lines, start=1):
         # Column checks on slices: a regex per line costs a third of the import's parse time.
         flag = line[width + 9 : width + 10]

@@ -175,8 +175,14 @@ def release_date(
     Also the admin's upload form's check, before anything is stored or queued.
     """
     detected = sources.fiscal_year
-    # The parser only lets an ASCII year through, but the admin form passes its own reading.
-    is_year = xml_version is not None and xml_version.isascii() and xml_version.isdigit()
+    # The parser only lets an ASCII year through, but the admin form passes its own reading;
+    # the length bound also keeps int() below its 4,300-digit limit.
+    is_year = (
+        xml_version is not None
+        and len(xml_version) == 4
+        and xml_version.isascii()
+        and xml_version.isdigit()
+    )
     if detected is None and is_year:
         detected = int(xml_version)
     if fiscal_year is not None and detected is not None and fiscal_year != detected:

@@ -36,7 +36,7 @@ class TabularNote:
 
 @dataclass(frozen=True)
 class TabularChapter:
-    number: int  # 1..22
+    number: int  # 1..22 today; 1..MAX_CHAPTER accepted
     title: str  # the desc without its trailing "(A00-B99)"
     first: str  # "A00" (undotted), from the desc range
     last: str  # "B99"
@@ -81,6 +81,9 @@ class Tabular:
 ROOT_TAG = "ICD10CM.tabular"
 # The real files nest 10 levels deep; anything far beyond that is not a tabular we know.
 MAX_DEPTH = 64
+# ICD-10-CM has 22 chapters; later releases may add some, but not past two digits.
+MAX_CHAPTER = 99
+MAX_CHAPTER_DIGITS = 2
 
 # Only XML whitespace is collapsed, so a no-break space or an accent in a title survives.
 _XML_SPACE_RE = re.compile(r"[ \t\r\n]+")
@@ -276,11 +279,25 @@ class _TabularReader:
         # isdigit() alone takes "²" (which int() refuses) and "٣" (which int() reads as 3).
         if not (number_text.isascii() and number_text.isdigit()):
             raise self.error(
-                f"chapter without a number (<name> is {number_text!r})",
+                f"chapter without a number (<name> is {_shown(number_text)})",
+                line=element.sourceline,
+                element="chapter",
+            )
+        # Bounded before int(), which refuses more than 4,300 digits with a bare ValueError.
+        if len(number_text) > MAX_CHAPTER_DIGITS:
+            raise self.error(
+                f"chapter number of {len(number_text):,} digits; chapters are numbered "
+                f"1 to {MAX_CHAPTER}",
                 line=element.sourceline,
                 element="chapter",
             )
         number = int(number_text)
+        if not 1 <= number <= MAX_CHAPTER:
+            raise self.error(
+                f"chapter number {number_text!r} is not between 1 and {MAX_CHAPTER}",
+                line=element.sourceline,
+                element="chapter",
+            )
         label = f"chapter {number}"
         desc = _child_text(element, "desc")
         match = _CHAPTER_DESC_RE.fullmatch(desc)
@@ -498,6 +515,13 @@ class _TabularReader:
                 "sevenChrDef without <extension>", line=element.sourceline, element=label
             )
         return _SeventhCharacters(extensions=tuple(extensions))
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """repr() of a file's text for a message, cut short when it is long."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def _line_at(data: bytes, offset: int) -> int:

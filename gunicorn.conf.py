@@ -1,22 +1,55 @@
 """Gunicorn configuration: `gunicorn icdsite.wsgi` (the settings come from the environment).
 
-Sync workers, two per core plus one: every request is short and bounded (the largest is a
-10,000-code validation, ~0.2 s), so threads or async workers buy nothing but contention. Each
-worker keeps its own in-memory code sets (about 60 MB per release in use), so memory grows
-with workers, not with requests. Workers are recycled after a jittered number of requests as a
-guard against slow leaks in third-party code.
+Sync workers, one per core plus one. Measured on a 2-core machine against 5 sync workers and
+threaded workers (`gthread`, keep-alive on), every configuration served at once and measured
+in turn with bench/serve.py's request files, 2 to 7 runs each, other test suites running
+(load average 3 to 13); req/s and p99 as ranges, memory as the workers' RSS:
+
+    workers          bare@16 req/s  code page@64 p99  mixed@64 req/s  mixed@64 p99   RSS
+    sync, 3          5,424-6,236    23-24 ms          2,387-2,752     77-110 ms      600 MB
+    sync, 5          5,372-5,938    20-32 ms          2,069-2,696     87-172 ms      990 MB
+    gthread, 2 x 8   6,675-7,341    56-61 ms          2,420-3,035     195-277 ms     460 MB
+    gthread, 3 x 4   6,119-7,255    36-70 ms          2,319-2,883     154-428 ms     650 MB
+    gthread, 3 x 8   5,879-7,519    60-78 ms          2,306-2,455     228-495 ms     660 MB
+
+(mixed: 20-60 s at 64 connections of cached pages and API answers with a 10,000-code validation
+in every thousand requests; zero errors everywhere.) Threads serve 10-30% more requests, mostly
+by keeping connections open, but their tail is two to four times longer: a connection stays with
+the worker that accepted it, so while a validation holds that worker's GIL for a quarter of a
+second, every connection it holds waits. A sync worker takes the next connection from the
+queue all workers share, so a slow request delays only itself. Three sync workers match five
+in requests per second at 1, 16 and 64 connections (PostgreSQL, Redis and the load generator
+share the two cores) with 40% less memory: each worker keeps the in-memory indexes of the
+releases it serves (~200 MB for two). Where the database is across a network and requests
+wait on it longer, more workers may pay (GUNICORN_WORKERS).
+
+Sync workers need a proxy in front that buffers requests (nginx, a load balancer): a client
+that connects and sends nothing holds a sync worker until `timeout` kills it (as many such
+clients as workers stopped the site for 30 s). Exposed directly, run threads instead
+(GUNICORN_WORKER_CLASS=gthread GUNICORN_THREADS=8, GUNICORN_WORKERS=2 on 2 cores): a gthread
+worker hands a silent connection back to its poller after 5 s. Workers are recycled after a
+jittered number of requests as a guard against slow leaks in third-party code.
 """
 
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # more than 1: gthread workers
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
-keepalive = 5
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))  # gthread only; sync closes
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG")  # "-" for stdout; off by default
 preload_app = True
+
+
+def when_ready(server) -> None:
+    """In the master, once the app is loaded and before the first fork: build the published
+    releases' in-memory indexes, so that every worker starts with them (codes/warm.py)."""
+    from codes.warm import warm_published_releases
+
+    warm_published_releases()

@@ -143,21 +143,17 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
         rows = list(csv.DictReader(io.StringIO(response.read().decode())))
     rng = random.Random(seed)
     sampled = rng.sample(rows, WARM_CODES + COLD_CODES * len(levels))
-    batch = rng.sample([r["dotted"] for r in rows if r["billable"] == "1"], 9_000)
-    batch += ["Z53", "W19A", "T78.07XA", "S72.001", "XYZ12"] * 200
-    rng.shuffle(batch)
+    batch = validate_batch(rows, rng, size=10_000)
     body = folder / "validate.json"
     body.write_text(json.dumps({"codes": batch, "fy": "2026"}))
 
     lines = {"bare": ["GET /health/"], "validate 10k": [f"POST /api/v1/validate/ {body}"]}
-    lines.update(_lines(sampled[:WARM_CODES], rng))
+    lines.update(scenario_lines(sampled[:WARM_CODES], rng))
     for number, connections in enumerate(levels):
         start = WARM_CODES + number * COLD_CODES
-        for name, content in _lines(sampled[start : start + COLD_CODES], rng).items():
+        for name, content in scenario_lines(sampled[start : start + COLD_CODES], rng).items():
             lines[f"{name} cold@{connections}"] = content
-    lines["mixed"] = [
-        line for name, count in MIX.items() for line in rng.sample(lines[name] * count, count)
-    ]
+    lines["mixed"] = mixed_lines(lines, MIX, rng)
     files = {}
     for name, content in lines.items():
         files[name] = folder / f"{name.replace(' ', '-').replace('@', '-')}.txt"
@@ -165,7 +161,23 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
     return {"files": files, "warm": {name: lines[name] for name in CACHED}}
 
 
-def _lines(rows: list[dict], rng: random.Random) -> dict[str, list[str]]:
+def validate_batch(rows: list[dict], rng: random.Random, *, size: int) -> list[str]:
+    """`size` codes to validate, shuffled: nine in ten are billable codes of the release's rows
+    (the download's CSV), the rest a header, unknown codes and a malformed one."""
+    batch = rng.sample([r["dotted"] for r in rows if r["billable"] == "1"], size * 9 // 10)
+    batch += ["Z53", "W19A", "T78.07XA", "S72.001", "XYZ12"] * (size // 50)
+    rng.shuffle(batch)
+    return batch
+
+
+def mixed_lines(lines: dict[str, list[str]], mix: dict[str, int], rng: random.Random) -> list[str]:
+    """`count` lines of each scenario named in `mix`, drawn from its list (repeated when it is
+    shorter): a file of them makes wrk send those scenarios at once, in those proportions."""
+    return [line for name, count in mix.items() for line in rng.sample(lines[name] * count, count)]
+
+
+def scenario_lines(rows: list[dict], rng: random.Random) -> dict[str, list[str]]:
+    """Request lines of the cached scenarios, from rows of the release's CSV download."""
     codes = [row["dotted"] for row in rows]
     words = []
     for row in rows:

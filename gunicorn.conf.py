@@ -15,12 +15,13 @@ in turn with bench/serve.py's request files, 2 to 7 runs each, other test suites
 (mixed: 20-60 s at 64 connections of cached pages and API answers with a 10,000-code validation
 in every thousand requests; zero errors everywhere.) Threads serve 10-30% more requests, mostly
 by keeping connections open, but their tail is two to four times longer: a connection stays with
-the worker that accepted it, so while a validation holds that worker's GIL for a quarter of a
+the worker that accepted it, so while a validation holds that worker's GIL for a tenth of a
 second, every connection it holds waits. A sync worker takes the next connection from the
 queue all workers share, so a slow request delays only itself. Three sync workers match five
 in requests per second at 1, 16 and 64 connections (PostgreSQL, Redis and the load generator
 share the two cores) with 40% less memory: each worker keeps the in-memory indexes of the
-releases it serves (~200 MB for two). Where the database is across a network and requests
+releases it serves (RSS above with FY2026's; with both published releases' built before forking,
+as below, ~40 MB more per worker). Where the database is across a network and requests
 wait on it longer, more workers may pay (GUNICORN_WORKERS).
 
 Sync workers need a proxy in front that buffers requests (nginx, a load balancer): a client

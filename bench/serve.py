@@ -226,6 +226,7 @@ def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
         str(requests),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    drained(port)
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     errors = sum(raw[k] for k in raw if k.endswith("_errors") or k == "timeouts")
@@ -241,6 +242,20 @@ def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
         "error_detail": {k: raw[k] for k in raw if k.endswith("_errors") or k == "timeouts"},
         "kb_per_response": raw["bytes"] / max(raw["requests"], 1) / 1024,
     }
+
+
+def drained(port: int, *, quick_ms: float = 50, limit: float = 120) -> None:
+    """Wait until the server has answered what the last wrk run left behind: wrk stops after
+    its time, but requests it had sent (10,000-code validations: seconds of work) are still
+    answered, and the next run would start behind them."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=limit):
+            pass
+        if (time.monotonic() - started) * 1000 < quick_ms:
+            return
+        time.sleep(0.2)
 
 
 def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:

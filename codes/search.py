@@ -134,7 +134,8 @@ def search_codes(
         Word(index.corrected(word.text), prefix=False) if not word.alternatives else word
         for word in words
     ]
-    if corrected == words:
+    if [word.text for word in corrected] == [word.text for word in words]:
+        # Nothing closer to search instead: no results, and no "showing results for".
         return SearchResult(WORDS, text, RankedCodes(index, []), also_searched=also)
     match = index.keep(index.match(corrected), billable=billable, chapter=chapter)
     return SearchResult(

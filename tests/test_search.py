@@ -121,7 +121,9 @@ def test_titles_with_the_words_as_typed_come_before_stemmed_and_term_matches(fy2
 
 
 def test_nothing_is_found_for_nonsense(fy2026):
-    assert list(search_codes(fy2026, "qwxzy vbnmk").codes) == []
+    nonsense = search_codes(fy2026, "qwxzy vbnmk")
+    assert list(nonsense.codes) == []
+    assert nonsense.fallback == ""  # no title word is close: nothing was searched instead
     assert list(search_codes(fy2026, "  ").codes) == []
 
 

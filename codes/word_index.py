@@ -94,7 +94,6 @@ class Match:
 
 @dataclass
 class WordIndex:
-    release_id: int
     # Per position (the fixed order of the module docstring):
     pks: array  # Code primary keys
     codes: list[str]  # undotted codes
@@ -219,7 +218,6 @@ def _build(release: Release) -> WordIndex:
             for key in {stem(word) for word in words}:
                 term_stems.setdefault(key, []).append(position)
     return WordIndex(
-        release_id=release.pk,
         pks=array("q", (row[0] for row in rows)),
         codes=[row[1] for row in rows],
         billable=bytes(int(row[6]) for row in rows),

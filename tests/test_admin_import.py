@@ -34,6 +34,7 @@ from tests.conftest import (
     release_tables_fingerprint,
     shared_file,
 )
+from tests.serving import manage
 
 IMPORT_URL = "/admin/codes/release/import/"
 
@@ -573,21 +574,8 @@ run_import.enqueue(ImportRun.objects.get(pk={run_id}).retry(user=None).pk)
 """
 
 
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 def state(env: dict) -> dict:
-    return json.loads(manage(env, "shell", "-v", "0", "-c", STATE.format()).splitlines()[-1])
+    return json.loads(manage(env, "shell", "-v", "0", "-c", STATE.format()).stdout.splitlines()[-1])
 
 
 def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_a_retry_works(tmp_path):
@@ -602,7 +590,7 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_a_retry_w
     }
     manage(env, "migrate", "--no-input", "-v", "0")
     code = QUEUE.format(paths=[str(FY2026_ZIP), str(FY2026_XML)])
-    run_id = json.loads(manage(env, "shell", "-v", "0", "-c", code).splitlines()[-1])
+    run_id = json.loads(manage(env, "shell", "-v", "0", "-c", code).stdout.splitlines()[-1])
 
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"],

@@ -1,4 +1,4 @@
-"""A server-side cache of answers, keyed by what an answer is made of.
+"""A server-side cache of answers (pages and API answers), keyed by what an answer is made of.
 
 A published release never changes, so an answer is fixed by the releases it comes from (their
 ids and import and publication times), the build, and the request (path, query, host, Accept).
@@ -7,9 +7,10 @@ exactly that, so they are the keys: publishing or re-importing a release changes
 once, and a response is never a mix of two releases. Old entries are not deleted; they expire.
 
 The cache is Django's default: Redis when REDIS_URL is set (shared by every worker and app
-server, so a page is rendered once), with each worker's last answers kept in local memory in
-front of it (the "local" cache); local memory only otherwise. Page bodies are compressed: a code
-page shrinks from ~14 KB to ~3 KB, which keeps a worker's local cache small and Redis fast.
+server, so an answer is rendered once), with each worker's last answers kept in local memory in
+front of it (the "local" cache); local memory only otherwise. An answer is kept rendered (a
+cached API answer is bytes to send, not data to serialise again) and compressed: a code page
+shrinks from ~14 KB to ~3 KB, which keeps a worker's local cache small and Redis fast.
 """
 
 import zlib
@@ -20,7 +21,8 @@ from django.http import HttpRequest, HttpResponse
 
 from codes.build import build_fingerprint
 
-# Headers a page keeps from the cache; the middleware adds the rest (CSP, security) on the way out.
+# Headers an answer keeps from the cache; the middleware (CSP, security) and the views (caching
+# headers) add the rest on the way out.
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
 
 
@@ -48,18 +50,18 @@ def _set(key: str, entry) -> None:
         caches["local"].set(key, entry, settings.RESPONSE_CACHE_SECONDS)
 
 
-def cached_page(etag: str, request: HttpRequest) -> HttpResponse | None:
+def cached_response(etag: str, request: HttpRequest) -> HttpResponse | None:
     if not settings.RESPONSE_CACHE_SECONDS:
         return None
-    entry = _get(_key("page", etag, request))
+    entry = _get(_key("answer", etag, request))
     if entry is None:
         return None
     headers, body = entry
     return HttpResponse(zlib.decompress(body), headers=headers)
 
 
-def store_page(etag: str, request: HttpRequest, response: HttpResponse) -> None:
-    """Keep a 200 page; a page that sets a cookie is someone's, not everyone's."""
+def store_response(etag: str, request: HttpRequest, response: HttpResponse) -> None:
+    """Keep a 200 answer; one that sets a cookie is someone's, not everyone's."""
     if (
         not settings.RESPONSE_CACHE_SECONDS
         or response.status_code != 200
@@ -69,15 +71,4 @@ def store_page(etag: str, request: HttpRequest, response: HttpResponse) -> None:
         return
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
     entry = (headers, zlib.compress(response.content, 1))
-    _set(_key("page", etag, request), entry)
-
-
-def cached_data(etag: str, request: HttpRequest) -> dict | None:
-    if not settings.RESPONSE_CACHE_SECONDS:
-        return None
-    return _get(_key("data", etag, request))
-
-
-def store_data(etag: str, request: HttpRequest, data: dict) -> None:
-    if settings.RESPONSE_CACHE_SECONDS:
-        _set(_key("data", etag, request), data)
+    _set(_key("answer", etag, request), entry)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -38,7 +38,7 @@ from codes.codeset import codeset_for
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.lookup import code_detail, code_history, find_code
 from codes.models import Code, Release
-from codes.response_cache import cached_data, store_data
+from codes.response_cache import cached_response, store_response
 from codes.selection import (
     PARAMETERS,
     ReleaseChoice,
@@ -108,22 +108,31 @@ class ApiView(APIView):
 
     def answer(
         self, request: Request, releases: list[Release], build, *, pinned: bool
-    ) -> HttpResponse | Response:
-        """304 when the client's copy is current; else build the answer and mark it cacheable."""
+    ) -> HttpResponseBase:
+        """304 when the client's copy is current; else the answer, rendered once and kept
+        (codes.response_cache), and marked cacheable. `build` returns the answer's data, or a
+        response of its own (a download), which is not kept."""
         freshness = Freshness(request, releases, pinned=pinned)
         not_modified = freshness.not_modified(request)
         if not_modified is not None:
             return not_modified
-        data = cached_data(freshness.etag, request)
-        if data is not None:
-            response = Response(data)
-        else:
-            response = build()
-            if not isinstance(response, HttpResponse | StreamingHttpResponse):
-                store_data(freshness.etag, request, response)
-                response = Response(response)
-        freshness.apply(response)
-        return response
+        response = cached_response(freshness.etag, request)
+        if response is None:
+            built = build()
+            if isinstance(built, HttpResponseBase):
+                return freshness.apply(built)
+            response = self.rendered(request, built)
+            store_response(freshness.etag, request, response)
+        return freshness.apply(response)
+
+    def rendered(self, request: Request, data: dict) -> HttpResponse:
+        """The data as the negotiated renderer writes it, as DRF's Response would."""
+        renderer = request.accepted_renderer
+        content = renderer.render(data, request.accepted_media_type, self.get_renderer_context())
+        content_type = renderer.media_type
+        if renderer.charset:
+            content_type = f"{content_type}; charset={renderer.charset}"
+        return HttpResponse(content, content_type=content_type)
 
     def query(self, request: Request, serializer_class) -> dict:
         serializer = serializer_class(data=request.query_params)

@@ -25,7 +25,7 @@ from django.views.decorators.http import condition
 
 from codes.build import build_fingerprint
 from codes.models import Release
-from codes.response_cache import cached_page, store_page
+from codes.response_cache import cached_response, store_response
 from codes.selection import (
     PARAMETERS,
     ReleaseChoice,
@@ -191,10 +191,10 @@ def release_page(*, pinned_by_path: bool = False) -> Callable:
             etag = _etag(request)
             if etag is None:  # a release parameter in error: answered, not kept
                 return answered(request, *args, **kwargs)
-            response = cached_page(etag, request)
+            response = cached_response(etag, request)
             if response is None:
                 response = answered(request, *args, **kwargs)
-                store_page(etag, request, response)
+                store_response(etag, request, response)
             return response
 
         conditional = condition(etag_func=_etag, last_modified_func=_last_modified)(cached)

@@ -211,6 +211,20 @@ def test_answers_pinned_to_a_release_are_cacheable_for_a_day_and_revalidate(api)
         assert api.get(url)["Cache-Control"] == "public, max-age=86400"
 
 
+def test_every_precondition_header_is_honoured(api):
+    """If-Modified-Since, If-Match and If-Unmodified-Since as well as If-None-Match, each alone."""
+    url = "/api/v1/codes/Z53.01/?fy=2026"
+    response = api.get(url)
+    etag, modified = response["ETag"], response["Last-Modified"]
+    assert api.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    assert api.get(url, HTTP_IF_MODIFIED_SINCE="Mon, 01 Jan 2001 00:00:00 GMT").status_code == 200
+    assert api.get(url, HTTP_IF_MATCH=etag).status_code == 200
+    assert api.get(url, HTTP_IF_MATCH='"another"').status_code == 412
+    assert api.get(url, HTTP_IF_UNMODIFIED_SINCE=modified).status_code == 200
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert api.get(url, HTTP_IF_UNMODIFIED_SINCE=old).status_code == 412
+
+
 def test_answers_from_the_latest_release_are_cached_briefly(api, settings):
     settings.API_CACHE_SECONDS_LATEST = 120
     response = api.get("/api/v1/codes/Z53/")

@@ -7,12 +7,14 @@ If-None-Match and get a 304 before any work is done. Answers pinned to a release
 for minutes, since publishing a release changes them.
 """
 
+import datetime
+import functools
 import hashlib
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from codes.models import Release
@@ -21,23 +23,51 @@ from codes.models import Release
 API_REVISION = "1"
 
 
+# The request headers that can make an answer a 304 or a 412 (RFC 9110, 13.1).
+CONDITIONAL_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
+# A handful of releases are published, so their identities and dates are formatted once each.
+@functools.lru_cache(maxsize=256)
+def release_identity(pk: int, imported_at: datetime.datetime, status: str) -> str:
+    return f"{pk}:{imported_at.isoformat()}:{status}"
+
+
+@functools.lru_cache(maxsize=256)
+def last_modified_header(timestamp: int) -> str:
+    return http_date(timestamp)
+
+
 class Freshness:
-    """What an answer's caching headers are made of."""
+    """What an answer's caching headers are made of.
+
+    Every cached API answer goes through here, so it does as little as it can: a request without
+    a conditional header is not parsed for one, and the headers are written as they are (nothing
+    else in the API sets Cache-Control or Vary)."""
 
     def __init__(self, request: HttpRequest, releases: Iterable[Release], *, pinned: bool) -> None:
         releases = list(releases)
         identity = "|".join(
-            f"{release.pk}:{release.imported_at.isoformat()}:{release.status}"
+            release_identity(release.pk, release.imported_at, release.status)
             for release in releases
         )
         key = f"{API_REVISION}|{identity}|{request.get_full_path()}|{request.headers.get('Accept')}"
         self.etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
         stamps = [r.published_at or r.imported_at for r in releases]
-        self.last_modified = max(stamps).timestamp() if stamps else None
+        # Whole seconds, as the header says: a fraction would make If-Modified-Since with the
+        # header's own value look older than the answer (a 200, not a 304).
+        self.last_modified = int(max(stamps).timestamp()) if stamps else None
         self.pinned = pinned
 
     def not_modified(self, request: HttpRequest) -> HttpResponseBase | None:
         """A 304 (or 412) when the client's copy is current, else None."""
+        if not any(header in request.META for header in CONDITIONAL_HEADERS):
+            return None
         response = get_conditional_response(
             request, etag=self.etag, last_modified=self.last_modified
         )
@@ -50,10 +80,10 @@ class Freshness:
             return response
         response["ETag"] = self.etag
         if self.last_modified is not None:
-            response["Last-Modified"] = http_date(self.last_modified)
+            response["Last-Modified"] = last_modified_header(self.last_modified)
         seconds = (
             settings.API_CACHE_SECONDS_PINNED if self.pinned else settings.API_CACHE_SECONDS_LATEST
         )
-        patch_cache_control(response, public=True, max_age=seconds)
-        patch_vary_headers(response, ["Accept"])
+        response["Cache-Control"] = f"public, max-age={seconds}"
+        response["Vary"] = "Accept"
         return response

@@ -28,9 +28,12 @@ KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
 
 
 def _key(kind: str, etag: str, request: HttpRequest) -> str:
-    # The host is part of an answer (absolute links), and so is the build; the ETag covers the
-    # rest.
-    return f"{kind}:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.get_host()}"
+    # The scheme and host are part of an answer (absolute links), and so is the build; the ETag
+    # covers the rest. The Host header as sent: Django has checked it against ALLOWED_HOSTS by
+    # now (CommonMiddleware), and get_host() would check it again on every hit (the site does
+    # not use X-Forwarded-Host, so the header is the host).
+    host = request.META.get("HTTP_HOST", "")
+    return f"{kind}:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.scheme}://{host}"
 
 
 def _get(key: str):

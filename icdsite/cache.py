@@ -1,11 +1,22 @@
-"""Django's Redis cache, with one client per connection pool.
+"""Django's Redis and local-memory caches, made cheaper per call.
 
 Django's RedisCacheClient builds a new redis.Redis object for every cache call, and building one
 sets up ~170 response callbacks: 0.4 ms, more than the GET it makes. A redis.Redis is
 thread-safe and keeps no state beyond its pool, so one per pool serves every call.
+
+Both backends also skip Django's key check, which looks at every character of every key on every
+call for what memcached would refuse (over 250 characters, spaces, control characters): about
+2 us of each cached answer's hit, for limits that neither Redis nor local memory has (Django's
+documentation suggests overriding validate_key for such backends).
 """
 
+from django.core.cache.backends import locmem
 from django.core.cache.backends import redis as django_redis
+
+
+class AnyKey:
+    def validate_key(self, key: str) -> None:
+        pass
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -21,7 +32,11 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return client
 
 
-class RedisCache(django_redis.RedisCache):
+class RedisCache(AnyKey, django_redis.RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+class LocMemCache(AnyKey, locmem.LocMemCache):
+    pass

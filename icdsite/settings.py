@@ -119,7 +119,7 @@ CACHES = {
         {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "icdsite.cache.LocMemCache",
             # Per worker: a few thousand compressed pages (~3 KB each) before the oldest go.
             "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
         }
@@ -129,7 +129,7 @@ if REDIS_URL:
     # In front of Redis, each worker keeps the answers it served last (codes.response_cache):
     # they never go stale, their keys name the releases they were made from.
     CACHES["local"] = {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "icdsite.cache.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
     }
 # How long a rendered page or API answer is kept (codes.response_cache); 0 turns it off. Its key

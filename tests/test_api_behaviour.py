@@ -45,6 +45,18 @@ def test_a_token_gets_the_higher_rate(api, rate_limits, token):
     assert api.get("/api/v1/autocomplete/?q=Z53").status_code == 429
 
 
+def test_each_caller_is_counted_once_by_the_limit_that_applies(api, rate_limits, token):
+    """Anonymous callers by address (anon scope) only, token holders by user (user scope) only:
+    a second count would cost cache round trips on every request and limit nothing."""
+    api.get("/api/v1/releases/")
+    assert cache.get("throttle_anon_127.0.0.1") and not cache.get("throttle_user_127.0.0.1")
+    user_id = Token.objects.get(key=token).user_id
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    api.get("/api/v1/releases/")
+    assert len(cache.get(f"throttle_user_{user_id}")) == 1
+    assert len(cache.get("throttle_anon_127.0.0.1")) == 1
+
+
 def test_a_forged_forwarded_for_header_does_not_escape_the_limit(api, rate_limits):
     for number in range(4):
         response = api.get("/api/v1/releases/", HTTP_X_FORWARDED_FOR=f"10.0.0.{number}")

@@ -101,7 +101,7 @@ def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
 
     settings.CACHES = {
         "default": {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_FOR_TESTS},
-        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "local": {"BACKEND": "icdsite.cache.LocMemCache"},
     }
     try:
         caches["default"].clear()

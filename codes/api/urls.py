@@ -7,6 +7,12 @@ from codes.api import views
 app_name = "api"
 
 urlpatterns = [
+    # Lookups first: URLs are tried in order, and they are most of the traffic.
+    path("codes/", views.CodeListView.as_view(), name="code-list"),
+    path("codes/<str:code>/", views.CodeDetailView.as_view(), name="code-detail"),
+    path("codes/<str:code>/history/", views.CodeHistoryView.as_view(), name="code-history"),
+    path("autocomplete/", views.AutocompleteView.as_view(), name="autocomplete"),
+    path("validate/", views.ValidateView.as_view(), name="validate"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<str:label>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path(
@@ -29,10 +35,5 @@ urlpatterns = [
         views.ReleaseDownloadJSONView.as_view(),
         name="release-download-json",
     ),
-    path("codes/", views.CodeListView.as_view(), name="code-list"),
-    path("codes/<str:code>/", views.CodeDetailView.as_view(), name="code-detail"),
-    path("codes/<str:code>/history/", views.CodeHistoryView.as_view(), name="code-history"),
-    path("autocomplete/", views.AutocompleteView.as_view(), name="autocomplete"),
-    path("validate/", views.ValidateView.as_view(), name="validate"),
     re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
 ]

@@ -7,7 +7,7 @@ thread-safe and keeps no state beyond its pool, so one per pool serves every cal
 Both backends also skip Django's key check, which looks at every character of every key on every
 call for what memcached would refuse (over 250 characters, spaces, control characters): about
 2 us of each cached answer's hit, for limits that neither Redis nor local memory has (Django's
-documentation suggests overriding validate_key for such backends).
+documentation: subclass the backend and override validate_key).
 """
 
 from django.core.cache.backends import locmem

@@ -120,7 +120,7 @@ CACHES = {
         if REDIS_URL
         else {
             "BACKEND": "icdsite.cache.LocMemCache",
-            # Per worker: a few thousand compressed pages (~3 KB each) before the oldest go.
+            # Per worker: thousands of compressed answers (a code page ~5 KB) before the oldest go.
             "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
         }
     )
@@ -199,7 +199,6 @@ REST_FRAMEWORK = {
     # Proxies in front of the app: 0 trusts REMOTE_ADDR only (X-Forwarded-For could be forged).
     "NUM_PROXIES": envint("API_NUM_PROXIES", 0, minimum=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "codes.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["codes.api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "codes.api.errors.api_exception_handler",

@@ -146,48 +146,6 @@ def test_the_schema_and_its_docs_are_served(api):
     assert api.get("/api/docs/").status_code == 200
 
 
-ACCEPT_HEADERS = [
-    None,
-    "*/*",
-    "application/json",
-    "application/fhir+json",
-    "application/*",
-    "application/json; indent=4",
-    "text/html,application/xhtml+xml,*/*;q=0.8",
-    "text/html",
-    "",
-    " */*",
-]
-
-
-@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
-@pytest.mark.parametrize("query", ["", "?format=json", "?format=csv"])
-def test_content_negotiation_chooses_as_drf_does(accept, query):
-    """codes.api.negotiation answers the common Accept headers without parsing them: whatever it
-    answers, DRF's own negotiation answers the same (or refuses the same)."""
-    from django.http import Http404
-    from rest_framework.exceptions import NotAcceptable
-    from rest_framework.negotiation import DefaultContentNegotiation
-    from rest_framework.renderers import JSONRenderer
-    from rest_framework.request import Request
-    from rest_framework.test import APIRequestFactory
-
-    from codes.api.negotiation import ContentNegotiation
-    from codes.fhir.views import FHIRJSONRenderer
-
-    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
-    request = Request(APIRequestFactory().get(f"/api/v1/codes/{query}", **headers))
-    for renderers in ([JSONRenderer()], [FHIRJSONRenderer(), JSONRenderer()]):
-        answers = []
-        for negotiation in (ContentNegotiation(), DefaultContentNegotiation()):
-            try:
-                renderer, media_type = negotiation.select_renderer(request, renderers)
-                answers.append((type(renderer), media_type))
-            except (NotAcceptable, Http404) as refusal:
-                answers.append(type(refusal))
-        assert answers[0] == answers[1], (accept, query, renderers)
-
-
 def test_a_cached_api_answer_is_the_same_bytes_and_headers(api, django_assert_num_queries):
     first = api.get("/api/v1/codes/Z53.01/?fy=2026")
     assert first.status_code == 200

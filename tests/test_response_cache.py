@@ -78,6 +78,16 @@ def test_an_api_answer_follows_the_published_releases(client, fy2026, revised_co
     assert answer["title"] == old_title and answer["release"]["label"] == "FY2025"
 
 
+def test_an_answer_over_https_is_not_the_one_cached_over_http(api):
+    """Answers hold absolute links, so the scheme (as the host) is part of the key."""
+    plain = api.get("/api/v1/releases/").json()["results"][0]["url"]
+    secure = api.get("/api/v1/releases/", secure=True).json()["results"][0]["url"]
+    assert plain.startswith("http://") and secure.startswith("https://")
+    assert api.get("/api/v1/releases/", HTTP_HOST="localhost").json()["results"][0]["url"] == (
+        plain.replace("testserver", "localhost")
+    )
+
+
 def test_errors_are_not_cached(client, django_assert_max_num_queries):
     assert client.get("/api/v1/codes/Z53.99/").status_code == 404
     with django_assert_max_num_queries(10) as context:

@@ -27,13 +27,13 @@ from codes.build import build_fingerprint
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
 
 
-def _key(kind: str, etag: str, request: HttpRequest) -> str:
+def _key(etag: str, request: HttpRequest) -> str:
     # The scheme and host are part of an answer (absolute links), and so is the build; the ETag
     # covers the rest. The Host header as sent: Django has checked it against ALLOWED_HOSTS by
     # now (CommonMiddleware), and get_host() would check it again on every hit (the site does
     # not use X-Forwarded-Host, so the header is the host).
     host = request.META.get("HTTP_HOST", "")
-    return f"{kind}:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.scheme}://{host}"
+    return f"answer:{build_fingerprint()[0]}:{etag.strip(chr(34))}:{request.scheme}://{host}"
 
 
 def _get(key: str):
@@ -57,7 +57,7 @@ def _set(key: str, entry) -> None:
 def cached_response(etag: str, request: HttpRequest) -> HttpResponse | None:
     if not settings.RESPONSE_CACHE_SECONDS:
         return None
-    entry = _get(_key("answer", etag, request))
+    entry = _get(_key(etag, request))
     if entry is None:
         return None
     headers, body = entry
@@ -75,4 +75,4 @@ def store_response(etag: str, request: HttpRequest, response: HttpResponse) -> N
         return
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
     entry = (headers, lz4.frame.compress(response.content))
-    _set(_key("answer", etag, request), entry)
+    _set(_key(etag, request), entry)

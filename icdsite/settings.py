@@ -199,6 +199,7 @@ REST_FRAMEWORK = {
     # Proxies in front of the app: 0 trusts REMOTE_ADDR only (X-Forwarded-For could be forged).
     "NUM_PROXIES": envint("API_NUM_PROXIES", 0, minimum=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "codes.api.negotiation.RememberingContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["codes.api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "codes.api.errors.api_exception_handler",

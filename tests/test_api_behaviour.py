@@ -3,9 +3,15 @@
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.http import Http404
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
 
 from codes.api import views
+from codes.api.negotiation import RememberingContentNegotiation
+from codes.fhir.views import FhirView
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +169,62 @@ def test_a_cached_answer_is_not_served_to_an_accept_it_does_not_meet(api):
     refused = api.get("/api/v1/codes/Z53.01/", HTTP_ACCEPT="text/html")
     assert refused.status_code == 406
     assert refused.json()["error"]["code"] == "not_acceptable"
+
+
+ACCEPT_HEADERS = [
+    None,
+    "",
+    "*/*",
+    "application/json",
+    "application/json; indent=4",
+    "application/*",
+    "text/html",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "text/csv",
+    "application/fhir+json",
+    "application/fhir+json, application/json;q=0.5",
+    "application/json;q=0.1, application/fhir+json",
+    "garbage",
+    ",,,",
+    "application/json" + "x" * 300,  # longer than what is remembered
+]
+
+
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+@pytest.mark.parametrize("wanted_format", [None, "json", "csv"])
+@pytest.mark.parametrize("view_class", [views.CodeDetailView, FhirView])
+def test_remembered_negotiation_chooses_as_drf_does(rf, accept, wanted_format, view_class):
+    """Every header twice (the second from memory), against DRF's own choice or refusal."""
+    query = {"format": wanted_format} if wanted_format else {}
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    view = view_class()
+    renderers = view.get_renderers()
+    remembering = view.get_content_negotiator()
+    assert isinstance(remembering, RememberingContentNegotiation)
+
+    def choice(negotiator):
+        request = Request(rf.get("/", query, **headers))
+        try:
+            renderer, media_type = negotiator.select_renderer(request, renderers)
+        except (NotAcceptable, Http404) as refusal:
+            return type(refusal)
+        return renderers.index(renderer), media_type
+
+    drf = DefaultContentNegotiation()
+    drf.settings = remembering.settings
+    expected = choice(drf)
+    assert choice(remembering) == expected
+    assert choice(remembering) == expected
+
+
+def test_each_accept_header_gets_its_own_answer_from_the_same_url(api):
+    plain = api.get("/fhir/metadata", HTTP_ACCEPT="application/json")
+    fhir = api.get("/fhir/metadata", HTTP_ACCEPT="application/fhir+json")
+    default = api.get("/fhir/metadata")
+    assert plain["Content-Type"] == "application/json"
+    assert fhir["Content-Type"] == "application/fhir+json"
+    assert default["Content-Type"] == "application/fhir+json"
+    assert api.get("/fhir/metadata", HTTP_ACCEPT="text/html").status_code == 406
+    assert api.get("/fhir/metadata", HTTP_ACCEPT="application/json")["Content-Type"] == (
+        "application/json"
+    )

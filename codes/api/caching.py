@@ -56,7 +56,9 @@ class Freshness:
             release_identity(release.pk, release.imported_at, release.status)
             for release in releases
         )
-        key = f"{API_REVISION}|{identity}|{request.get_full_path()}|{request.headers.get('Accept')}"
+        key = (
+            f"{API_REVISION}|{identity}|{request.get_full_path()}|{request.META.get('HTTP_ACCEPT')}"
+        )
         self.etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
         stamps = [r.published_at or r.imported_at for r in releases]
         # Whole seconds, as the header says: a fraction would make If-Modified-Since with the

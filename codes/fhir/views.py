@@ -13,7 +13,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +27,7 @@ from codes.api.errors import (
     ApiError,
     selection_error,
 )
+from codes.api.negotiation import RememberingContentNegotiation
 from codes.api.parsers import LimitedJSONParser
 from codes.codeset import codeset_for
 from codes.fhir import resources
@@ -55,7 +55,7 @@ class FHIRJSONRenderer(JSONRenderer):
     format = "json"
 
 
-class FHIRContentNegotiation(DefaultContentNegotiation):
+class FHIRContentNegotiation(RememberingContentNegotiation):
     """By the Accept header alone (application/fhir+json first): DRF's `?format=` means
     nothing to a FHIR client, and FHIR's `_format` can only ask for JSON here."""
 

@@ -35,15 +35,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "corsheaders",
     "django_tasks",
     "django_tasks_db",
     "codes",
 ]
 
 MIDDLEWARE = [
-    # First, so that CORS answers (preflights included) go out whatever else answers.
-    "corsheaders.middleware.CorsMiddleware",
+    # First, so that CORS headers (and preflight answers) go out whatever else answers.
+    "icdsite.cors.PublicCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -224,10 +223,6 @@ SPECTACULAR_SETTINGS = {
         "codes.fhir.schema.restore_operation_names",
     ],
 }
-CORS_ALLOW_ALL_ORIGINS = True
-CORS_URLS_REGEX = r"^/(api|fhir)/.*$"
-CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 # Security. With DEBUG off the defaults are those of a public HTTPS site (`check --deploy` is
 # clean); behind a proxy that terminates TLS set TRUST_X_FORWARDED_PROTO=true.

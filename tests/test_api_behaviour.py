@@ -37,6 +37,7 @@ def test_anonymous_callers_are_throttled_with_retry_after(api, rate_limits):
     response = api.get("/api/v1/codes/Z53/")
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 60
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
     error = response.json()["error"]
     assert error["code"] == "throttled"
     assert "Cache-Control" not in response
@@ -89,12 +90,31 @@ def test_reads_are_open_to_any_origin(api, settings):
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, authorization",
     )
     assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "*"
     assert "POST" in preflight["Access-Control-Allow-Methods"]
     assert "DELETE" not in preflight["Access-Control-Allow-Methods"]
+    allowed = {h.strip().lower() for h in preflight["Access-Control-Allow-Headers"].split(",")}
+    assert {"content-type", "authorization", "if-none-match"} <= allowed
     fhir = api.get("/fhir/metadata", HTTP_ORIGIN="https://ehr.example")
     assert fhir["Access-Control-Allow-Origin"] == "*"
     admin = api.get("/admin/login/", HTTP_ORIGIN="https://ehr.example")
     assert "Access-Control-Allow-Origin" not in admin
+    page = api.get("/codes/Z53/", HTTP_ORIGIN="https://ehr.example")
+    assert "Access-Control-Allow-Origin" not in page
+
+
+def test_an_answer_is_the_same_for_every_origin_so_a_shared_cache_may_keep_one_copy(api, settings):
+    """A CDN that ignores Vary hands the copy it fetched without an Origin to browsers too."""
+    settings.API_ANON_RATE = ""
+    without_origin = api.get("/api/v1/codes/Z53.01/?fy=2026")
+    from_a_page = api.get("/api/v1/codes/Z53.01/?fy=2026", HTTP_ORIGIN="https://ehr.example")
+    for response in (without_origin, from_a_page):
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert "origin" not in response["Vary"].lower()
+    assert without_origin["ETag"] == from_a_page["ETag"]
+    refused = api.get("/api/v1/codes/Z99.999/", HTTP_ORIGIN="https://ehr.example")
+    assert refused.status_code == 404
+    assert refused["Access-Control-Allow-Origin"] == "*"  # a page may read why
 
 
 def test_an_unexpected_failure_is_a_500_that_tells_no_internals(api, monkeypatch, settings):

@@ -188,7 +188,7 @@ API_CACHE_SECONDS_PINNED = envint("API_CACHE_SECONDS_PINNED", 86_400, minimum=0)
 API_CACHE_SECONDS_LATEST = envint("API_CACHE_SECONDS_LATEST", 300, minimum=0)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["codes.api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [
         "codes.api.throttling.AnonThrottle",

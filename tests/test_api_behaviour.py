@@ -169,6 +169,9 @@ def test_the_schema_and_its_docs_are_served(api):
         "/fhir/metadata",
     ):
         assert path in paths, path
+    token_scheme = schema.json()["components"]["securitySchemes"]["tokenAuth"]
+    assert token_scheme["in"] == "header" and token_scheme["name"] == "Authorization"
+    assert {"tokenAuth": []} in schema.json()["paths"]["/api/v1/codes/{code}/"]["get"]["security"]
     assert api.get("/api/docs/").status_code == 200
 
 

@@ -82,7 +82,10 @@ def select_release(
     """
     if published is None:
         published = published_releases()
-    if value := params.get("release", "").strip():
+    # The parameters given, in a plain dict: QueryDict.get raises and catches two exceptions for
+    # a name that is missing, and most requests miss two of the three (or all).
+    given = {name: params[name] for name in PARAMETERS if name in params}
+    if value := given.get("release", "").strip():
         wanted = value.casefold()
         release = next((r for r in published if r.label.casefold() == wanted), None)
         if release is None:
@@ -92,7 +95,7 @@ def select_release(
                 code="release_not_found",
             )
         return ReleaseChoice(release, "release", value)
-    if value := params.get("date", "").strip():
+    if value := given.get("date", "").strip():
         try:
             day = datetime.date.fromisoformat(value)
         except ValueError:
@@ -107,7 +110,7 @@ def select_release(
                 code="release_not_found",
             )
         return ReleaseChoice(release, "date", value)
-    if value := params.get("fy", "").strip():
+    if value := given.get("fy", "").strip():
         fiscal_year = _fiscal_year(value)
         release = next((r for r in published if r.fiscal_year == fiscal_year), None)
         if release is None:

@@ -24,11 +24,8 @@ API_REVISION = "1"
 
 
 # The request headers that can make an answer a 304 or a 412 (RFC 9110, 13.1).
-CONDITIONAL_HEADERS = (
-    "HTTP_IF_MATCH",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
+CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
 )
 
 
@@ -68,7 +65,7 @@ class Freshness:
 
     def not_modified(self, request: HttpRequest) -> HttpResponseBase | None:
         """A 304 (or 412) when the client's copy is current, else None."""
-        if not any(header in request.META for header in CONDITIONAL_HEADERS):
+        if CONDITIONAL_HEADERS.isdisjoint(request.META):
             return None
         response = get_conditional_response(
             request, etag=self.etag, last_modified=self.last_modified

@@ -30,10 +30,15 @@ clients as workers stopped the site for 30 s). Exposed directly, run threads ins
 (GUNICORN_WORKER_CLASS=gthread GUNICORN_THREADS=8, GUNICORN_WORKERS=2 on 2 cores): a gthread
 worker hands a silent connection back to its poller after 5 s. Workers are recycled after a
 jittered number of requests as a guard against slow leaks in third-party code.
+
+glibc's malloc keeps a fixed mmap threshold here (see below): without it one worker grew 9 MB
+over 743,000 mixed requests and another 3.7 MB over the next 124,000; with it, flat.
 """
 
+import ctypes
 import multiprocessing
 import os
+import platform
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
@@ -46,6 +51,25 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG")  # "-" for stdout; off by default
 preload_app = True
+
+
+def fix_mmap_threshold(size: int = 128 * 1024) -> None:
+    """Keep glibc's mmap threshold at its starting 128 KB, in the master, so that every worker
+    forked from it inherits the setting.
+
+    glibc raises the threshold each time a block it had mapped is freed (up to 32 MB), so after
+    a 10,000-code validation the next blocks of that size come from the heap instead, where
+    small objects allocated after them keep the heap from shrinking when they are freed. Same
+    as the environment variable MALLOC_MMAP_THRESHOLD_=131072, which must be set before the
+    process starts and so cannot live in this file; an explicit setting of it wins.
+    """
+    if platform.libc_ver()[0] != "glibc" or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    m_mmap_threshold = -3  # malloc.h
+    ctypes.CDLL(None).mallopt(m_mmap_threshold, size)
+
+
+fix_mmap_threshold()
 
 
 def when_ready(server) -> None:

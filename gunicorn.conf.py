@@ -31,8 +31,9 @@ clients as workers stopped the site for 30 s). Exposed directly, run threads ins
 worker hands a silent connection back to its poller after 5 s. Workers are recycled after a
 jittered number of requests as a guard against slow leaks in third-party code.
 
-glibc's malloc keeps a fixed mmap threshold here (see below): without it one worker grew 9 MB
-over 743,000 mixed requests and another 3.7 MB over the next 124,000; with it, flat.
+glibc's malloc keeps a fixed mmap threshold here (see below). bench/serve.py's mixed load,
+without it: the three workers 767 MB after 743,000 requests, one of them +8.7 MB over the next
+124,000; with it: 746 MB after 444,000, at most +4.1 MB over the next 112,000.
 """
 
 import ctypes

@@ -14,7 +14,6 @@ Screenshots go to artifacts/screenshots/ (gitignored): keep them as test artifac
 
 import io
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -115,7 +114,11 @@ def _site_server(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def site_server(_site_server, bundled_releases, django_db_blocker) -> Iterator[str]:
-    """The base URL of a live server reading the committed releases (for read-only tests)."""
-    with django_db_blocker.unblock():
-        yield _site_server.url
+def site_server(_site_server, bundled_releases, db) -> str:
+    """The base URL of a live server reading the committed releases (for read-only tests).
+
+    `db` is what tells pytest-django to create the test database when these tests run without a
+    test that writes: without it they read the database DATABASE_URL names, and
+    `bundled_releases` rewrote it. It comes after `bundled_releases`, so that its transaction
+    opens after any reload, which stays committed for the server's threads to read."""
+    return _site_server.url

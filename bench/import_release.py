@@ -4,6 +4,8 @@
 
 Each measurement runs in a fresh process so its peak RSS is its own. For every database it
 measures, in the same run:
+  index  the whole import of the FY2017 "Full XML" zip into an empty database: the tabular XML
+         and the four Index parts (parse, cross-check every code and see reference, write);
   full   the whole import of FY2026 (read zips, parse, cross-check, write, diff against FY2025),
          with FY2025 already loaded by an untimed setup step;
   floor  the least any importer must do: read and parse the same files, then write the same
@@ -27,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FY2025 = REPO / "data" / "cms" / "fy2025"
 FY2026 = REPO / "data" / "cms" / "fy2026"
+FY2017 = REPO / "data" / "cms" / "fy2017"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
@@ -45,18 +48,21 @@ def worker(step: str) -> dict:
     from django.db import connection, transaction
 
     from codes.importer.run import import_release
+    from codes.models import Release
 
-    if step == "setup":
+    if step == "migrate":
         call_command("migrate", verbosity=0)
+        return {}
+    if step == "setup":
+        Release.objects.filter(fiscal_year=2017).delete()
         import_release(upload(FY2025), publish=True)
         return {}
 
-    files = upload(FY2026)
-    from codes.models import Release
-
-    Release.objects.filter(fiscal_year=2026).delete()  # a fresh import, not a replacement
+    year, folder = (2017, FY2017) if step == "index" else (2026, FY2026)
+    files = upload(folder)
+    Release.objects.filter(fiscal_year=year).delete()  # a fresh import, not a replacement
     started = time.perf_counter()
-    if step == "full":
+    if step in ("full", "index"):
         import_release(files)
     else:
         floor(files, connection, transaction)
@@ -135,8 +141,14 @@ def psql(sql: str) -> None:
 
 
 def measure(name: str, database_url: str, runs: int) -> dict:
-    run_child("setup", database_url)
+    run_child("migrate", database_url)
     rows = {}
+    samples = [run_child("index", database_url) for _ in range(runs)]
+    rows["index"] = {
+        "seconds": statistics.median(s["seconds"] for s in samples),
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in samples),
+    }
+    run_child("setup", database_url)
     for step in ("floor", "full"):
         samples = [run_child(step, database_url) for _ in range(runs)]
         rows[step] = {
@@ -169,17 +181,20 @@ def main() -> None:
             psql(f"DROP DATABASE IF EXISTS {database}")
 
     print(
-        f"Import of FY2026 (order + XML), median of {args.runs} runs, {platform.node()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        f"Import of FY2026 (order + XML) and of FY2017 (tabular XML + its four Index parts), "
+        f"median of {args.runs} runs, {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(
-        f"{'database':12} {'full s':>8} {'floor s':>8} {'ratio':>6} {'full MB':>8} {'floor MB':>9}"
+        f"{'database':12} {'full s':>8} {'floor s':>8} {'ratio':>6} {'full MB':>8} "
+        f"{'floor MB':>9} {'FY2017+Index s':>15} {'MB':>6}"
     )
     for row in results:
         print(
             f"{row['database']:12} {row['full']['seconds']:8.2f} {row['floor']['seconds']:8.2f} "
             f"{row['ratio']:6.2f} {row['full']['peak_rss_mb']:8.0f} "
-            f"{row['floor']['peak_rss_mb']:9.0f}"
+            f"{row['floor']['peak_rss_mb']:9.0f} {row['index']['seconds']:15.2f} "
+            f"{row['index']['peak_rss_mb']:6.0f}"
         )
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)

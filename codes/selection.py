@@ -46,7 +46,14 @@ def published_releases() -> list[Release]:
     now = time.monotonic()
     snapshot = _published
     if snapshot is None or now - snapshot[0] >= settings.PUBLISHED_RELEASES_SECONDS:
-        snapshot = (now, list(Release.objects.published().order_by("-effective_date")))
+        snapshot = (
+            now,
+            list(
+                Release.objects.published()
+                .select_related("index", "compared_to")
+                .order_by("-effective_date")
+            ),
+        )
         _published = snapshot
     return list(snapshot[1])
 

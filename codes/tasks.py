@@ -23,6 +23,10 @@ _PERCENT_BY_STAGE = (
     ("No tabular XML: placing", 45),
     ("No tabular XML", 10),
     ("Parsing the order file", 40),
+    ("Parsing the Index", 30),
+    ("Parsing the External", 33),
+    ("Parsing the Table", 36),
+    ("Parsing the Neoplasm", 38),
     ("Cross-checking", 50),
     ("Writing", 60),
     ("Comparing", 85),
@@ -52,6 +56,7 @@ def execute_import(run: ImportRun) -> None:
             label=run.label,
             imported_by=f"{actor} (admin import #{run.pk})",
             progress=_Progress(run),
+            index_of_another_year=run.index_of_another_year,
         )
     except ImportFileError as error:
         if isinstance(error, ReleaseNotStored) and error.connection_lost:

@@ -2,18 +2,23 @@
 
 from django.urls import path
 
-from codes.views import browse, code, releases, search
+from codes.views import browse, code, index, releases, search
 
 app_name = "codes"
 
 urlpatterns = [
     path("", browse.home, name="home"),
     path("codes/<str:code>/", code.code_page, name="code"),
+    path("codes/<str:code>/index/", index.code_index_entries, name="code_index_entries"),
     path("search/", search.search_page, name="search"),
     path("search/suggest/", search.suggest, name="suggest"),
     path("chapters/", browse.chapter_list, name="chapters"),
     path("chapters/<int:number>/", browse.chapter_page, name="chapter"),
     path("sections/<str:section_id>/", browse.section_page, name="section"),
+    path("index/", index.index_home, name="index"),
+    path("index/<str:part>/", index.index_part, name="index_part"),
+    path("index/<str:part>/<str:letter>/", index.index_letter, name="index_letter"),
+    path("index/<str:part>/<str:letter>/<str:slug>/", index.index_term, name="index_term"),
     path("releases/", releases.release_list, name="releases"),
     path("releases/<str:label>/", releases.release_changes, name="release"),
     path("releases/<str:label>/changes.csv", releases.release_changes_csv, name="release_csv"),

@@ -156,7 +156,7 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
     assert run.status == ImportRun.Status.SUCCEEDED, run.messages
     fy2026 = run.release
     assert fy2026.status == Release.Status.DRAFT
-    assert [r.label for r in Release.objects.published()] == ["FY2025"]
+    assert [r.label for r in Release.objects.published()] == ["FY2025", "FY2017"]
     assert public_g35_billable(staff) == {"FY2025": True}  # the draft is not public
 
     preview = staff.get(reverse("admin:codes_release_preview", args=[fy2026.pk]))
@@ -301,7 +301,7 @@ def test_hostile_or_wrong_uploads_are_refused_in_plain_words_and_change_nothing(
 @pytest.mark.django_db
 def test_the_wrong_real_files_are_refused_naming_them(staff):
     poa = shared_file("fy2026/POAexemptCodesFY26.zip")
-    assert "POAexemptCodesFY26.zip: holds no ICD-10-CM order, codes, addenda or tabular" in (
+    assert "POAexemptCodesFY26.zip: holds no ICD-10-CM order, codes, addenda, tabular XML" in (
         form_errors(upload(staff, poa))
     )
     conversion = shared_file("fy2026/ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
@@ -440,7 +440,7 @@ def test_unpublish_takes_a_release_back_without_deleting_it_and_delete_asks_firs
     fy2026.refresh_from_db()
     assert (fy2026.status, fy2026.published_at) == ("draft", None)
     assert Code.objects.filter(release=fy2026).count() == entries
-    assert [r.label for r in Release.objects.published()] == ["FY2025"]
+    assert [r.label for r in Release.objects.published()] == ["FY2025", "FY2017"]
 
     delete_url = reverse("admin:codes_release_delete", args=[fy2026.pk])
     confirm = staff.get(delete_url)

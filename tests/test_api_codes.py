@@ -116,14 +116,23 @@ def test_history_has_one_row_per_release_with_what_changed(api):
     assert [
         (row["release"]["label"], row["present"], row["billable"], row["events"])
         for row in body["history"]
-    ] == [("FY2025", True, True, []), ("FY2026", True, False, ["became_header"])]
+    ] == [
+        ("FY2017", True, True, []),
+        ("FY2025", True, True, []),
+        ("FY2026", True, False, ["became_header"]),
+    ]
     deleted = api.get("/api/v1/codes/T78.07XA/history/").json()["history"]
     assert [(row["present"], row["billable"], row["events"]) for row in deleted] == [
+        (True, True, []),
         (True, True, []),
         (False, None, ["deleted"]),
     ]
     added = api.get("/api/v1/codes/QA0/history/").json()["history"]
-    assert [(row["present"], row["events"]) for row in added] == [(False, []), (True, ["added"])]
+    assert [(row["present"], row["events"]) for row in added] == [
+        (False, []),
+        (False, []),
+        (True, ["added"]),
+    ]
 
 
 def test_history_of_a_code_no_release_has_is_a_404(api):

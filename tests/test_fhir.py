@@ -219,11 +219,12 @@ def test_a_post_that_is_not_json_is_an_operation_outcome(fhir):
 def test_code_system_search_lists_one_code_system_per_published_release(fhir):
     bundle = parsed(fhir.get("/fhir/CodeSystem"), Bundle)
     assert bundle.type == "searchset"
-    assert bundle.total == 2
+    assert bundle.total == 3
     systems = [entry.resource for entry in bundle.entry]
     assert [(s.id, s.version, s.count) for s in systems] == [
         ("icd-10-cm-fy2026", "2026", 98_186),
         ("icd-10-cm-fy2025", "2025", 97_584),
+        ("icd-10-cm-fy2017", "2017", 93_830),
     ]
     assert all(s.url == SYSTEM and s.content == "not-present" for s in systems)
     only = parsed(fhir.get("/fhir/CodeSystem", {"url": SYSTEM, "version": "2025"}), Bundle)
@@ -252,7 +253,7 @@ def test_metadata_is_a_capability_statement(fhir):
     terminology = parsed(
         fhir.get("/fhir/metadata", {"mode": "terminology"}), TerminologyCapabilities
     )
-    assert [v.code for v in terminology.codeSystem[0].version] == ["2026", "2025"]
+    assert [v.code for v in terminology.codeSystem[0].version] == ["2026", "2025", "2017"]
 
 
 def test_plain_json_is_served_when_asked_for(fhir):

@@ -26,8 +26,10 @@ def test_releases_lists_every_published_release_with_counts_and_a_chart(client):
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert 'role="img"' in svg
     bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', svg)
-    assert len(bars) == 2
-    assert float(bars[1]) > float(bars[0])  # FY2026 has more billable codes
+    assert len(bars) == 3
+    assert float(bars[2]) > float(bars[1]) > float(bars[0])  # FY2017, FY2025, FY2026
+    # FY2025 is compared with FY2017, the release loaded before it: the gap is said.
+    assert "against FY2017 (FY2018–FY2024 not loaded):" in text
 
 
 def test_a_release_shows_its_changes_against_the_one_before(client):
@@ -64,8 +66,16 @@ def test_changes_download_as_csv(client):
 
 
 def test_the_first_release_has_nothing_to_compare(client):
-    text = text_of(client.get("/releases/FY2025/"))
+    text = text_of(client.get("/releases/FY2017/"))
     assert "the first release loaded" in text
+
+
+def test_changes_against_a_release_that_is_not_the_one_just_before_say_so(client):
+    text = text_of(client.get("/releases/FY2025/"))
+    assert "Changes against FY2017" in text
+    assert "FY2018–FY2024 are not loaded here, so these changes add up every year in between" in (
+        text
+    )
 
 
 def test_an_unknown_or_draft_release_is_not_found(client):

@@ -26,8 +26,8 @@ def labels(releases):
 
 def test_a_process_reads_them_once_while_they_are_fresh(remembered, django_assert_num_queries):
     with django_assert_num_queries(1):
-        assert labels(published_releases()) == ["FY2026", "FY2025"]
-        assert labels(published_releases()) == ["FY2026", "FY2025"]
+        assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
+        assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     # A cached page or API answer makes no query at all once they are known.
     client = Client()
     first = [client.get(path) for path in ("/codes/Z53.01/", "/api/v1/codes/Z53.01/")]
@@ -39,23 +39,23 @@ def test_a_process_reads_them_once_while_they_are_fresh(remembered, django_asser
 
 
 def test_publishing_unpublishing_and_removing_are_seen_at_once(remembered, fy2026):
-    assert labels(published_releases()) == ["FY2026", "FY2025"]
+    assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     fy2026.unpublish()
-    assert labels(published_releases()) == ["FY2025"]
-    assert Client().get("/api/v1/releases/").json()["count"] == 1
+    assert labels(published_releases()) == ["FY2025", "FY2017"]
+    assert Client().get("/api/v1/releases/").json()["count"] == 2
     fy2026.publish()
-    assert labels(published_releases()) == ["FY2026", "FY2025"]
+    assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     fy2026.remove()
-    assert labels(published_releases()) == ["FY2025"]
+    assert labels(published_releases()) == ["FY2025", "FY2017"]
 
 
 def test_a_change_made_elsewhere_is_seen_within_the_time(settings, fy2026):
     settings.PUBLISHED_RELEASES_SECONDS = 1
     forget_published_releases_now()
-    assert labels(published_releases()) == ["FY2026", "FY2025"]
+    assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     # Another process (the admin's worker, another app server) changes the table: no signal.
     Release.objects.filter(pk=fy2026.pk).update(status=Release.Status.DRAFT)
-    assert labels(published_releases()) == ["FY2026", "FY2025"]
+    assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     time.sleep(1.1)
-    assert labels(published_releases()) == ["FY2025"]
+    assert labels(published_releases()) == ["FY2025", "FY2017"]
     forget_published_releases_now()

@@ -28,10 +28,13 @@ def test_fy2025_holds_every_entry_of_its_order_file(fy2025):
         74_260,
         23_324,
     )
-    assert fy2025.source_files.count() == 2
+    assert fy2025.source_files.count() == 5
     assert {f.name for f in fy2025.source_files.all()} == {
         "ICD10-CM Code Descriptions 2025.zip",
         "icd10cm-tabular-April-2025.xml",
+        "icd-10-cm-drug-2025.xml",
+        "icd-10-cm-eindex-2025.xml",
+        "icd-10-cm-neoplasm-2025.xml",
     }
 
 

@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from codes.admin import importing
+from codes.admin import importing, indexes
 from codes.icd10 import undotted
 from codes.models import AuditEvent, Code, ImportRun, Release
 
@@ -137,6 +137,16 @@ class ReleaseAdmin(admin.ModelAdmin):
             ),
             path("<int:pk>/preview/", flow(importing.preview_view), name="codes_release_preview"),
             path("<int:pk>/publish/", flow(importing.publish_view), name="codes_release_publish"),
+            path(
+                "<int:pk>/index/<int:index_id>/publish/",
+                flow(indexes.publish_index_view),
+                name="codes_release_publish_index",
+            ),
+            path(
+                "<int:pk>/index/<int:index_id>/discard/",
+                flow(indexes.discard_index_view),
+                name="codes_release_discard_index",
+            ),
             path(
                 "<int:pk>/unpublish/",
                 flow(importing.unpublish_view),

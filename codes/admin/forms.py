@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from codes.fiscal import default_label
 from codes.importer import sources as roles
 from codes.importer.errors import ImportFileError
-from codes.importer.run import release_date
+from codes.importer.run import check_index_versions, release_date, release_for_index
 from codes.importer.sources import read_sources
 from codes.models import Release
 
@@ -71,7 +71,14 @@ class ImportReleaseForm(forms.Form):
     label = forms.CharField(
         max_length=100,
         required=False,
-        help_text='Leave empty for "FY2026" or "FY2026 April 1 update".',
+        help_text='Leave empty for "FY2026" or "FY2026 April 1 update". For an Index alone: the '
+        "release it is for, when its fiscal year has two.",
+    )
+    index_of_another_year = forms.BooleanField(
+        required=False,
+        label="The Index is of another fiscal year",
+        help_text="Use Index files whose version is not the release's fiscal year (they are "
+        "refused otherwise).",
     )
 
     # Set by clean(): what the view hands to ImportRun.objects.start().
@@ -79,6 +86,8 @@ class ImportReleaseForm(forms.Form):
     release_fiscal_year: int
     release_effective_date: datetime.date
     release_label: str
+    # Only Index files were given: they go into this release, already loaded.
+    index_for: Release | None = None
 
     def clean_files(self) -> list[UploadedFile]:
         files = self.cleaned_data["files"]
@@ -118,8 +127,11 @@ class ImportReleaseForm(forms.Form):
             f.seek(0)
             uploads.append((f.name, f.read()))
         self._refuse_same_files_again(uploads)
+        another_year = bool(cleaned.get("index_of_another_year"))
         try:
             sources = read_sources(uploads)
+            if not sources.has_release_files:
+                return self._clean_index_alone(sources, cleaned, uploads, another_year)
             if sources.get(roles.ORDER) is None and sources.get(roles.TABULAR) is None:
                 raise ImportFileError(
                     "neither an order file (icd10cm_order_YYYY.txt, in the Code Descriptions "
@@ -131,6 +143,7 @@ class ImportReleaseForm(forms.Form):
                 effective_date=cleaned.get("effective_date"),
                 xml_version=_xml_version(sources),
             )
+            check_index_versions(sources, fiscal_year=fiscal_year, another_year=another_year)
         except ImportFileError as error:
             raise forms.ValidationError(f"Refused, nothing was stored: {error}") from None
         label = cleaned.get("label") or default_label(fiscal_year, effective_date)
@@ -139,6 +152,23 @@ class ImportReleaseForm(forms.Form):
         self.release_fiscal_year = fiscal_year
         self.release_effective_date = effective_date
         self.release_label = label
+        return cleaned
+
+    def _clean_index_alone(self, sources, cleaned: dict, uploads, another_year: bool) -> dict:
+        """Index files alone: they are added to a release already loaded (its codes are what
+        they are checked against); a published release gets them as a draft Index to publish."""
+        release = release_for_index(
+            sources,
+            fiscal_year=cleaned.get("fiscal_year"),
+            effective_date=cleaned.get("effective_date"),
+            label=cleaned.get("label"),
+        )
+        check_index_versions(sources, fiscal_year=release.fiscal_year, another_year=another_year)
+        self.uploads = uploads
+        self.index_for = release
+        self.release_fiscal_year = release.fiscal_year
+        self.release_effective_date = release.effective_date
+        self.release_label = release.label
         return cleaned
 
     def _refuse_same_files_again(self, uploads: list[tuple[str, bytes]]) -> None:

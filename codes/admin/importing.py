@@ -21,6 +21,7 @@ from django.utils.html import strip_tags
 from django.views.decorators.http import require_POST
 
 from codes.admin.forms import ImportReleaseForm, human_size
+from codes.admin.indexes import index_summaries
 from codes.icd10 import dotted, undotted
 from codes.models import AuditEvent, CodeChange, ImportInProgress, ImportRun, Release
 from codes.tasks import run_import
@@ -52,6 +53,8 @@ def import_release_view(request: HttpRequest, model_admin: ModelAdmin) -> HttpRe
                     effective_date=form.release_effective_date,
                     label=form.release_label,
                     user=request.user,
+                    index_only=form.index_for is not None,
+                    index_of_another_year=bool(form.cleaned_data.get("index_of_another_year")),
                 )
             except ImportInProgress as busy:
                 form.add_error(None, f"Refused, nothing was stored: {busy}.")
@@ -247,6 +250,7 @@ def preview_view(request: HttpRequest, model_admin: ModelAdmin, pk: int) -> Http
                 for name in CodeChange.Change.values
             ],
             import_run=release.import_runs.order_by("-pk").first(),
+            index_summaries=index_summaries(release),
         ),
     )
 

@@ -27,6 +27,8 @@ NOT_FOUND = "not_found"  # 404: no such URL
 RELEASE_NOT_FOUND = "release_not_found"  # 404: no published release matches release/fy/date
 NO_RELEASE = "no_release"  # 404: nothing is published yet
 CODE_NOT_FOUND = "code_not_found"  # 404: the code is not in the release (with suggestions)
+INDEX_NOT_FOUND = "index_not_found"  # 404: the release has no Index (or not that part of it)
+TERM_NOT_FOUND = "term_not_found"  # 404: no such term in the release's Index
 METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
 NOT_ACCEPTABLE = "not_acceptable"  # 406: the Accept header asks for a format we do not serve
 REQUEST_TOO_LARGE = "request_too_large"  # 413: the body is over API_MAX_BODY_BYTES
@@ -45,6 +47,8 @@ ERROR_CODES = (
     RELEASE_NOT_FOUND,
     NO_RELEASE,
     CODE_NOT_FOUND,
+    INDEX_NOT_FOUND,
+    TERM_NOT_FOUND,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,
     REQUEST_TOO_LARGE,

@@ -23,6 +23,8 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from codes import search, validation
+from codes.api import index_representations as index_rep
+from codes.api import index_serializers as index_s
 from codes.api import representations as rep
 from codes.api import serializers as s
 from codes.api.caching import Freshness
@@ -36,6 +38,7 @@ from codes.api.errors import (
 )
 from codes.codeset import codeset_for
 from codes.icd10 import dotted, is_well_formed, undotted
+from codes.index_lookup import entries_leading_to
 from codes.lookup import code_detail, code_history, find_code
 from codes.models import Code, Release
 from codes.response_cache import cached_response, store_response
@@ -258,7 +261,7 @@ class CodeDetailView(ApiView):
         summary="One code: what it is, where it sits, its notes and 7th characters",
         parameters=[CODE_PATH, *RELEASE_PARAMETERS],
         responses={
-            200: s.CodeDetailSerializer,
+            200: index_s.CodeDetailWithIndexSerializer,
             **error_responses(400, 404, not_found=s.CodeNotFoundSerializer),
         },
     )
@@ -267,10 +270,17 @@ class CodeDetailView(ApiView):
 
         def build() -> dict:
             # Malformed input (a NUL byte, 500 characters) is answered without a query.
-            found = find_code(choice.release, code) if is_well_formed(undotted(code)) else None
+            release = choice.release
+            found = find_code(release, code) if is_well_formed(undotted(code)) else None
             if found is None:
-                raise code_not_found(code, choice.release)
-            return rep.code_detail(code_detail(found), text=code)
+                raise code_not_found(code, release)
+            entries = entries_leading_to(
+                release, found.code, codeset_for(release), published_releases()
+            )
+            return {
+                **rep.code_detail(code_detail(found), text=code),
+                "index_entries": index_rep.code_entries(request, entries, code=found.dotted),
+            }
 
         return self.answer(request, [choice.release], build, pinned=bool(choice.parameter))
 

@@ -3,8 +3,14 @@
 A code is counted in one of two tallies by its flag: billable codes or headers. A code whose flag
 flips is deleted from one tally and added to the other ("Delete: 1 X" + "Add: 0 X"). Revised:
 same code and flag, a different short or long title. Pure.
+
+A release imported from the tabular XML alone has no short titles and keeps the XML's accents
+(Ménière) where order files fold them (Meniere): titles are compared as an order file would
+print them, and short titles only when both releases have them.
 """
 
+import functools
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,10 +53,25 @@ def compute_changes(old: Iterable[Entry], new: Iterable[Entry]) -> list[Change]:
             was is not None
             and now is not None
             and was.is_billable == now.is_billable
-            and (was.short_title, was.long_title) != (now.short_title, now.long_title)
+            and _retitled(was, now)
         ):
             changes.append(Change(code, REVISED, now.is_billable, old=was, new=now))
     return changes
+
+
+def _retitled(was: Entry, now: Entry) -> bool:
+    if was.long_title != now.long_title and _printed(was.long_title) != _printed(now.long_title):
+        return True
+    return bool(was.short_title and now.short_title) and was.short_title != now.short_title
+
+
+@functools.lru_cache(maxsize=4096)
+def _printed(title: str) -> str:
+    """A title as the ASCII order file prints it: accents folded. (Spacing is compared as it
+    is: CMS counted a header whose title only lost a double space as revised in FY2026.)"""
+    if title.isascii():
+        return title
+    return unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
 
 
 def summarise(changes: Iterable[Change]) -> AddendaSummary:

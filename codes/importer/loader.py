@@ -6,6 +6,7 @@ changes of the release after it recomputed against it), or nothing is.
 
 import datetime
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from django.utils import timezone
 from codes.importer.conversion_table import ConversionRow
 from codes.importer.diff import Entry, compute_changes
 from codes.importer.errors import ImportFileError, ReleaseNotStored
+from codes.importer.index_data import IndexData
 from codes.importer.release_data import (
     ChapterRow,
     CodeRow,
@@ -30,8 +32,11 @@ from codes.models import (
     Code,
     CodeChange,
     ConversionEntry,
+    IndexCodeReference,
+    IndexTerm,
     Note,
     Release,
+    ReleaseIndex,
     Section,
     SourceFile,
 )
@@ -93,9 +98,11 @@ def load_release(
     replace: bool = False,
     progress: Progress = lambda message: None,
     conversion: Sequence[ConversionRow] = (),
+    index: IndexData | None = None,
 ) -> Release:
     """Store a release. A draft with the same date or label is replaced; a published one only
-    with `replace`. `conversion`: the rows of CMS's conversion table shipped with it."""
+    with `replace`. `conversion`: the rows of CMS's conversion table shipped with it; `index`:
+    its Alphabetic Index, which it shows at once."""
     with transaction.atomic():
         _remove_existing(effective_date=effective_date, label=label, replace=replace)
         now = timezone.now()
@@ -133,6 +140,11 @@ def load_release(
             _write_conversion(release, conversion)
         progress(f"Writing {len(data.notes):,} notes")
         _write_notes(release, data.notes, chapter_ids, section_ids)
+        if index is not None:
+            release.index = _write_index(
+                release, index, imported_by=imported_by, at=now, progress=progress
+            )
+            release.save(update_fields=["index"])
 
         previous = Release.objects.published().before(release).first()
         new_entries = [
@@ -142,17 +154,149 @@ def load_release(
             progress(f"Comparing with {previous.label}")
         _store_changes(release, previous, new_entries)
         refresh_changes_after(effective_date, progress=progress)
-    if connection.vendor == "postgresql":
-        # Fresh statistics, or the planner guesses from the empty tables it last saw. The
-        # release is committed by now: a failure here is logged, not a "not stored" (autovacuum
-        # analyzes the tables later anyway).
-        try:
-            with connection.cursor() as cursor:
-                for model in (Code, Note, CodeChange, ConversionEntry):
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        except DatabaseError:
-            logger.warning("%s is stored, but ANALYZE after it failed", label, exc_info=True)
+    _analyze([Code, Note, CodeChange, ConversionEntry, IndexTerm, IndexCodeReference], label=label)
     return release
+
+
+@_refusing_database_errors
+def load_index(
+    release: Release,
+    index: IndexData,
+    *,
+    label: str,
+    publish: bool = False,
+    imported_by: str = "",
+    progress: Progress = lambda message: None,
+) -> ReleaseIndex:
+    """Store an Index for a release already loaded (`label` is its label, for messages).
+
+    A draft release shows it at once; a published one only with `publish`, else it waits as
+    the release's draft Index (replacing any earlier draft) until ReleaseIndex.publish().
+    """
+    with transaction.atomic():
+        # Locked, so that two imports into one release cannot both become its Index.
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        stored = _write_index(
+            locked, index, imported_by=imported_by, at=timezone.now(), progress=progress
+        )
+        for draft in locked.indexes.exclude(pk__in=[stored.pk, locked.index_id or 0]):
+            draft.remove()
+        if publish or not locked.is_published:
+            stored.publish()
+    _analyze([IndexTerm, IndexCodeReference], label=f"The Index of {label}")
+    return stored
+
+
+def _write_index(
+    release: Release, index: IndexData, *, imported_by: str, at, progress: Progress
+) -> ReleaseIndex:
+    stored = ReleaseIndex.objects.create(
+        release=release,
+        report=index.report,
+        columns={name: list(part.columns) for name, part in index.parts.items() if part.columns},
+        imported_at=at,
+        imported_by=imported_by,
+    )
+    see = index.see()
+    terms = sum(len(part.terms) for part in index.parts.values())
+    progress(f"Writing {terms:,} Index terms")
+
+    def cross(name: str, sequence: int, kind: str) -> tuple[str, str, int]:
+        found = see.get((name, sequence, kind))
+        return (found.status, found.target_part, found.target_term) if found else ("", "", 0)
+
+    def rows():
+        for name, part in index.parts.items():
+            slugs = index.slugs(name)
+            mains = [0] * (len(part.terms) + 1)
+            for term in part.terms:
+                mains[term.sequence] = mains[term.parent] if term.parent else term.sequence
+                yield (
+                    stored.pk,
+                    name,
+                    term.sequence,
+                    term.parent,
+                    mains[term.sequence],
+                    term.last,
+                    term.level,
+                    term.letter,
+                    slugs.get(term.sequence, ""),
+                    term.title,
+                    term.nemod,
+                    term.suffix,
+                    term.code,
+                    term.manif,
+                    term.seecat,
+                    term.subcat,
+                    term.warning,
+                    _json(list(term.cells)),
+                    term.see,
+                    *cross(name, term.sequence, "see"),
+                    term.see_also,
+                    *cross(name, term.sequence, "see_also"),
+                )
+
+    _bulk_insert(
+        IndexTerm,
+        [
+            "index",
+            "part",
+            "sequence",
+            "parent",
+            "main",
+            "last",
+            "level",
+            "letter",
+            "slug",
+            "title",
+            "nemod",
+            "suffix",
+            "code",
+            "manif",
+            "seecat",
+            "subcat",
+            "warning",
+            "cells",
+            "see",
+            "see_status",
+            "see_part",
+            "see_term",
+            "see_also",
+            "see_also_status",
+            "see_also_part",
+            "see_also_term",
+        ],
+        rows(),
+    )
+    progress(f"Writing {len(index.references):,} Index code references")
+    _bulk_insert(
+        IndexCodeReference,
+        ["index", "part", "term", "level", "column", "code", "status"],
+        (
+            (stored.pk, r.part, r.term, r.level, r.column, r.code, r.status)
+            for r in index.references
+        ),
+    )
+    return stored
+
+
+def _json(value) -> str:
+    # A JSONField column written by COPY or executemany takes the JSON text itself.
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _analyze(models: list[type[Model]], *, label: str) -> None:
+    """Fresh statistics on PostgreSQL, or the planner guesses from the empty tables it last
+    saw. The rows are committed by now: a failure here is logged, not a "not stored"
+    (autovacuum analyzes the tables later anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            for model in models:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    except DatabaseError:
+        logger.warning("%s is stored, but ANALYZE after it failed", label, exc_info=True)
 
 
 def _remove_existing(*, effective_date: datetime.date, label: str, replace: bool) -> None:

@@ -5,6 +5,7 @@ so a refused import never touches the database.
 """
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -14,7 +15,9 @@ from codes.importer.addenda import parse_addenda_summary
 from codes.importer.codes_file import parse_codes_file
 from codes.importer.conversion_table import ConversionRow, parse_conversion_table
 from codes.importer.errors import ImportFileError
-from codes.importer.loader import Progress, load_release
+from codes.importer.index_data import IndexData, build_index_data, index_code_map
+from codes.importer.index_xml import PART_NAMES, IndexPart, parse_index_xml
+from codes.importer.loader import Progress, load_index, load_release
 from codes.importer.order_file import parse_order_file
 from codes.importer.release_data import (
     ChapterRow,
@@ -29,6 +32,8 @@ from codes.importer.sources import ReleaseSources, read_sources
 from codes.importer.tabular_xml import parse_tabular_xml
 from codes.models import Code, Note, Release
 
+_INDEX_VERSION_RE = re.compile(rb"<version>\s*([0-9]{4})\s*</version>")
+
 
 def import_release(
     files: Sequence[tuple[str, bytes]],
@@ -40,9 +45,24 @@ def import_release(
     replace: bool = False,
     imported_by: str = "",
     progress: Progress = lambda message: None,
+    index_of_another_year: bool = False,
 ) -> Release:
+    """Import a release from its files; or, when the files are only Index XML, add that Index
+    to a release already loaded (see import_index). `index_of_another_year`: accept Index
+    files whose <version> is not the release's fiscal year."""
     progress(f"Reading {len(files)} file(s)")
     sources = read_sources(files)
+    if not sources.has_release_files:
+        return import_index(
+            sources,
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            label=label,
+            publish=publish,
+            imported_by=imported_by,
+            progress=progress,
+            index_of_another_year=index_of_another_year,
+        )
     order = sources.get(roles.ORDER)
     tabular = sources.get(roles.TABULAR)
     if order is None and tabular is None:
@@ -112,6 +132,13 @@ def import_release(
             effective_date=effective_date,
             name=table.name,
         )
+    index = None
+    if sources.index_members:
+        parts = parse_index_parts(
+            sources, fiscal_year=fiscal_year, another_year=index_of_another_year, progress=progress
+        )
+        progress("Cross-checking the Index with the codes")
+        index = _index_data(parts, index_code_map(data.codes), sources)
     return load_release(
         data,
         fiscal_year=fiscal_year,
@@ -124,7 +151,174 @@ def import_release(
         replace=replace,
         progress=progress,
         conversion=conversion,
+        index=index,
     )
+
+
+def import_index(
+    sources: ReleaseSources,
+    *,
+    fiscal_year: int | None = None,
+    effective_date: datetime.date | None = None,
+    label: str | None = None,
+    publish: bool = False,
+    imported_by: str = "",
+    progress: Progress = lambda message: None,
+    index_of_another_year: bool = False,
+) -> Release:
+    """Add an Index (its XML files, one to four parts) to a release already loaded, checked
+    against that release's codes: the release named by `label`, else the one effective on
+    `effective_date`, else the one release of the fiscal year (given, or read from the names
+    or the files' <version>). A draft release shows it at once; a published one when
+    `publish`, else it waits as a draft Index for the admin to publish."""
+    release = release_for_index(
+        sources, fiscal_year=fiscal_year, effective_date=effective_date, label=label
+    )
+    parts = parse_index_parts(
+        sources,
+        fiscal_year=release.fiscal_year,
+        another_year=index_of_another_year,
+        progress=progress,
+    )
+    progress(f"Cross-checking the Index with the codes of {release.label}")
+    rows = Code.objects.filter(release=release).values_list("code", "is_billable", "parent_code")
+    codes = {code: (billable, parent) for code, billable, parent in rows.iterator(10_000)}
+    data = _index_data(parts, codes, sources)
+    load_index(
+        release,
+        data,
+        label=release.label,
+        publish=publish,
+        imported_by=imported_by,
+        progress=progress,
+    )
+    release.refresh_from_db()
+    return release
+
+
+def release_for_index(
+    sources: ReleaseSources,
+    *,
+    fiscal_year: int | None,
+    effective_date: datetime.date | None,
+    label: str | None,
+) -> Release:
+    """The loaded release an Index given alone belongs to, or a refusal saying why.
+
+    Also the admin's upload form's check, before anything is stored or queued."""
+    names = ", ".join(member.name for member in sources.index_members.values())
+    if label:
+        release = Release.objects.filter(label__iexact=label.strip()).first()
+        if release is None:
+            raise ImportFileError(
+                f'only Index files were given ({names}), and no release labelled "{label[:100]}" '
+                "is loaded: import the release's codes first (the Index is checked against "
+                "them), or give the Index together with the release's files"
+            )
+        return release
+    if effective_date is not None:
+        release = Release.objects.filter(effective_date=effective_date).first()
+        if release is None:
+            raise ImportFileError(
+                f"only Index files were given ({names}), and no release effective "
+                f"{effective_date} is loaded: import the release's codes first, or give the "
+                "Index together with the release's files"
+            )
+        return release
+    fiscal_year = fiscal_year or sources.fiscal_year or _index_version(sources)
+    releases = list(Release.objects.filter(fiscal_year=fiscal_year).order_by("effective_date"))
+    if not releases:
+        raise ImportFileError(
+            f"only Index files were given ({names}), for FY{fiscal_year}, and no FY{fiscal_year} "
+            "release is loaded: import the release's codes first (the Index is checked against "
+            "them), or give the Index together with the release's files"
+        )
+    if len(releases) > 1:
+        raise ImportFileError(
+            f"FY{fiscal_year} has {len(releases)} releases loaded "
+            f"({', '.join(r.label for r in releases)}): say which one the Index is for (its "
+            "label)"
+        )
+    return releases[0]
+
+
+def _index_version(sources: ReleaseSources) -> int:
+    """The fiscal year the Index files' <version> says (the same in all of them)."""
+    versions = {}
+    for member in sources.index_members.values():
+        match = _INDEX_VERSION_RE.search(member.data[:4096])
+        if match is None:
+            raise ImportFileError(
+                "no <version> near the start of the file, and no file name says which fiscal "
+                "year it is: give the fiscal year or the release's label explicitly",
+                file=member.name,
+            )
+        versions[member.name] = int(match.group(1))
+    if len(set(versions.values())) > 1:
+        raise ImportFileError(
+            "the Index files are of different years: "
+            + ", ".join(f"{name} is {year}" for name, year in versions.items())
+        )
+    return next(iter(versions.values()))
+
+
+def check_index_versions(sources: ReleaseSources, *, fiscal_year: int, another_year: bool) -> None:
+    """The <version> near the start of each Index file must be the release's fiscal year,
+    unless the operator says another year's is wanted: the admin form's check, before anything
+    is stored (the import checks the parsed files again)."""
+    if another_year:
+        return
+    for part, member in sources.index_members.items():
+        match = _INDEX_VERSION_RE.search(member.data[:4096])
+        if match is not None and int(match.group(1)) != fiscal_year:
+            raise ImportFileError(
+                _another_year(part, match.group(1).decode(), fiscal_year), file=member.name
+            )
+
+
+def _another_year(part: str, version: str, fiscal_year: int) -> str:
+    return (
+        f"the {PART_NAMES[part]} is version {version}, but the release is FY{fiscal_year}: give "
+        f"the Index of FY{fiscal_year}, or say explicitly that this FY{version} Index is wanted "
+        '(--index-of-another-year; in the admin, "The Index is of another fiscal year")'
+    )
+
+
+def parse_index_parts(
+    sources: ReleaseSources, *, fiscal_year: int, another_year: bool, progress: Progress
+) -> dict[str, IndexPart]:
+    """Each Index file given, parsed; refused when its <version> is not the release's fiscal
+    year, unless the operator says it is wanted (`another_year`)."""
+    parts = {}
+    for part, member in sources.index_members.items():
+        progress(f"Parsing the {PART_NAMES[part]}")
+        parsed = parse_index_xml(member.data, filename=member.name)
+        if parsed.part != part:
+            raise ImportFileError(
+                f"starts like the {PART_NAMES[part]} but its content is the "
+                f"{PART_NAMES[parsed.part]}",
+                file=member.name,
+            )
+        if parsed.version != str(fiscal_year) and not another_year:
+            raise ImportFileError(
+                _another_year(part, parsed.version, fiscal_year),
+                file=member.name,
+                element="<version>",
+            )
+        parts[part] = parsed
+    return parts
+
+
+def _index_data(
+    parts: dict[str, IndexPart], codes: dict[str, tuple[bool, str]], sources: ReleaseSources
+) -> IndexData:
+    data = build_index_data(parts, codes)
+    for part, member in sources.index_members.items():
+        data.report[part]["file"] = member.name
+    data.report["files"] = [
+        {"name": f.name, "sha256": f.sha256, "size": f.size} for f in sources.files
+    ]
+    return data
 
 
 def _check_conversion_table(

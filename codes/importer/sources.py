@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from codes.importer import index_xml
 from codes.importer.errors import ImportFileError
 
 ORDER = "order"
@@ -21,6 +22,8 @@ ORDER_ADDENDA = "order_addenda"
 CODES_ADDENDA = "codes_addenda"
 TABULAR = "tabular"
 CONVERSION_TABLE = "conversion_table"
+# One role per part of the Alphabetic Index: "index_diseases", "index_drugs", ...
+INDEX_ROLES = {part: f"index_{part}" for part in index_xml.PARTS}
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,23 @@ class ReleaseSources:
     members: dict[str, Member]  # role -> member; each role at most once
     fiscal_year: int | None  # detected from names; None when no name carries it
     effective_date: datetime.date | None
-    ignored: tuple[str, ...]  # names passed over (PDFs, index XML, XSD...)
+    ignored: tuple[str, ...]  # names passed over (PDFs, XSDs...)
 
     def get(self, role: str) -> Member | None:
         return self.members.get(role)
+
+    @property
+    def index_members(self) -> dict[str, Member]:
+        """part -> the Index XML file given for it."""
+        return {
+            part: self.members[role] for part, role in INDEX_ROLES.items() if role in self.members
+        }
+
+    @property
+    def has_release_files(self) -> bool:
+        """Files that say which codes exist (or carry the release's other data), not only an
+        Index."""
+        return any(role not in INDEX_ROLES.values() for role in self.members)
 
 
 _ROLE_LABELS = {
@@ -60,6 +76,7 @@ _ROLE_LABELS = {
     CODES_ADDENDA: "codes addenda file",
     TABULAR: "tabular XML",
     CONVERSION_TABLE: "conversion table",
+    **{role: f"{index_xml.PART_NAMES[part]} XML" for part, role in INDEX_ROLES.items()},
 }
 _TEXT_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA)
 # Where the effective date is read from, best first: the tabular XML is often a later (April)
@@ -124,7 +141,8 @@ def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
         if data.startswith(b"%PDF"):
             ignored.append(base)
             continue
-        role = _role_of(base, where=base)
+        role = _xml_role(data, where=base) if _looks_like_xml(data) else None
+        role = role or _role_of(base, where=base)
         if role is None:
             if not _looks_like_xml(data):
                 _check_text(data, where=base)  # refuse a binary file whatever its name
@@ -135,8 +153,8 @@ def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
 
     if not found:
         raise ImportFileError(
-            "none of the files is an ICD-10-CM order, codes, addenda, tabular XML or conversion "
-            f"table file (got: {_list_names([s.name for s in sources])})"
+            "none of the files is an ICD-10-CM order, codes, addenda, tabular XML, Index XML or "
+            f"conversion table file (got: {_list_names([s.name for s in sources])})"
         )
     members = _one_member_per_role(found)
     fiscal_year, effective_date = _release_date(found)
@@ -234,10 +252,15 @@ def _read_zip_members(outer: str, archive: zipfile.ZipFile) -> tuple[list[_Found
         where = f"{outer}:{info.filename}"
         folder, _, base = info.filename.replace("\\", "/").rpartition("/")
         role = _role_of(base, where=where)
+        data = b""
+        if base.lower().endswith(".xml"):
+            # XML members are told apart by content: Index files have no stable names.
+            data = _read_member(archive, info, where=where)
+            role = _xml_role(data, where=where) or role
         if role is None:
             ignored.append(where)
             continue
-        data = _read_member(archive, info, where=where)
+        data = data or _read_member(archive, info, where=where)
         total_read += len(data)
         if total_read > _MAX_TOTAL_BYTES:
             raise ImportFileError(
@@ -251,7 +274,7 @@ def _read_zip_members(outer: str, archive: zipfile.ZipFile) -> tuple[list[_Found
         if not names:
             raise ImportFileError("is an empty zip file", file=outer)
         raise ImportFileError(
-            "holds no ICD-10-CM order, codes, addenda or tabular XML file "
+            "holds no ICD-10-CM order, codes, addenda, tabular XML or Index XML file "
             f"(it holds: {_list_names(names)})",
             file=outer,
         )
@@ -365,7 +388,7 @@ def _check_content(role: str, data: bytes, *, where: str) -> None:
             "is a nested zip, which is not supported: unpack it and upload the inner files",
             file=where,
         )
-    if role == TABULAR:
+    if role == TABULAR or role in INDEX_ROLES.values():
         if not _looks_like_xml(data):
             raise ImportFileError(f"is not XML, but its name says it is the {label}", file=where)
         return
@@ -408,6 +431,10 @@ def _one_member_per_role(found: list[_Found]) -> dict[str, Member]:
 
 
 def _release_date(found: list[_Found]) -> tuple[int | None, datetime.date | None]:
+    # An Index added to a release may be another year's (the operator says so explicitly, and
+    # its <version> is checked then); its name only counts when nothing else says.
+    release_files = [item for item in found if item.member.role not in INDEX_ROLES.values()]
+    found = release_files or found
     detected: dict[str, tuple[str, tuple[int, datetime.date | None]]] = {}  # role -> (name, date)
     first: tuple[str, int] | None = None
     for item in found:
@@ -432,6 +459,60 @@ def _release_date(found: list[_Found]) -> tuple[int | None, datetime.date | None
         if role in detected and detected[role][1][1] is not None:
             return first[1], detected[role][1][1]
     return first[1], None
+
+
+# How an XML file is told apart: its root element, an Index's title or first column heading,
+# all within its first bytes.
+_ELEMENT_NAME_RE = re.compile(rb"<([A-Za-z_][\w.:-]{0,100})")
+_INDEX_TITLE_RE = re.compile(rb"<title>\s*([^<]{1,300}?)\s*</title>")
+_INDEX_HEADING_RE = re.compile(rb"<head\s+col=[\"']1[\"']\s*>\s*([^<]{1,300}?)\s*</head>")
+_SNIFFED_BYTES = 65536
+
+
+def _xml_role(data: bytes, *, where: str) -> str | None:
+    """TABULAR or an Index role from an XML file's root element (and, for an Index, its title
+    or first column heading); None for any other XML."""
+    head = data[:_SNIFFED_BYTES]
+    root = _first_element(head)
+    if root == b"ICD10CM.tabular":
+        return TABULAR
+    if root != index_xml.ROOT_TAG.encode():
+        return None
+    title = _INDEX_TITLE_RE.search(head)
+    heading = _INDEX_HEADING_RE.search(head)
+    part = index_xml.part_of(
+        title.group(1).decode("utf-8", "replace") if title else "",
+        heading.group(1).decode("utf-8", "replace") if heading else "",
+    )
+    if part is None:
+        raise ImportFileError(
+            "is an ICD-10-CM Index XML, but neither a <title> nor a first column heading near "
+            "its start says which part it is (Index to Diseases and Injuries, External Cause "
+            "Index, Table of Drugs and Chemicals, Neoplasm Table)",
+            file=where,
+        )
+    return INDEX_ROLES[part]
+
+
+def _first_element(head: bytes) -> bytes | None:
+    """The name of the first element, past the XML declaration, comments and whitespace (a
+    plain scan: a regex with nested repetition would backtrack on a hostile head)."""
+    at = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+    while True:
+        while at < len(head) and head[at : at + 1].isspace():
+            at += 1
+        # A DOCTYPE is refused by the parser, naming the file: here it is only stepped over.
+        doctype_end = b"]>" if head.find(b"[", at, head.find(b">", at)) != -1 else b">"
+        for opening, closing in ((b"<?", b"?>"), (b"<!--", b"-->"), (b"<!DOCTYPE", doctype_end)):
+            if head.startswith(opening, at):
+                end = head.find(closing, at + len(opening))
+                if end == -1:
+                    return None
+                at = end + len(closing)
+                break
+        else:
+            match = _ELEMENT_NAME_RE.match(head, at)
+            return match.group(1) if match else None
 
 
 def _is_zip(data: bytes) -> bool:

@@ -10,6 +10,7 @@ from lxml import etree
 
 from codes.icd10 import UNDOTTED_CODE_RE, dotted
 from codes.importer.errors import ImportFileError
+from codes.importer.safe_xml import parse_xml
 
 # XML note-block element -> the note kind we store. Order of appearance is kept.
 NOTE_KINDS = {
@@ -79,8 +80,6 @@ class Tabular:
 
 # The root element of a CM tabular; the index XML and the PCS tabular have other roots.
 ROOT_TAG = "ICD10CM.tabular"
-# The real files nest 10 levels deep; anything far beyond that is not a tabular we know.
-MAX_DEPTH = 64
 # ICD-10-CM has 22 chapters; later releases may add some, but not past two digits.
 MAX_CHAPTER = 99
 MAX_CHAPTER_DIGITS = 2
@@ -96,7 +95,6 @@ _SECTION_ID_RE = re.compile(r"(?P<first>[A-Z][0-9A-Z]{2})(?:-(?P<last>[A-Z][0-9A
 _TRAILING_PARENTHESES_RE = re.compile(r"\s*\([^()]*\)$")
 _CHARACTER_RE = re.compile(r"[0-9A-Z]")
 _YEAR_RE = re.compile(r"[0-9]{4}")
-_LIBXML2_POSITION_RE = re.compile(r", line \d+, column \d+$")
 
 # The one exception to 7th-character expansion exists only as prose (a <notes> on category S06,
 # FY2021 to FY2026):
@@ -134,87 +132,14 @@ class _SeventhCharacters:
 
 def parse_tabular_xml(data: bytes, *, filename: str) -> Tabular:
     """Parse a CM tabular XML; anything unsafe or inconsistent raises ImportFileError."""
-    root = _parse_safely(data, filename=filename)
-    return _TabularReader(filename).read(root)
-
-
-def _parse_safely(data: bytes, *, filename: str) -> etree._Element:
-    # Decode first: a strict decode names the exact line of a bad byte, and it guarantees that
-    # the byte scan for DTDs below sees the same characters the parser will.
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            file=filename,
-            line=_line_at(data, exc.start),
-        ) from None
-    if b"\x00" in data:
-        # Valid UTF-8 but with NULs: UTF-16 or UTF-32 text, which the byte scan cannot read.
-        raise ImportFileError(
-            "contains NUL bytes (UTF-16?); the tabular XML must be UTF-8",
-            file=filename,
-            line=_line_at(data, data.index(b"\x00")),
-        )
-    # The real files have no DTD. Any DOCTYPE or entity declaration is refused before lxml sees
-    # the bytes, so no entity (billion laughs, quadratic blowup, external file or URL) is ever
-    # expanded and no external DTD fetched. A "<!DOCTYPE" inside a comment is refused as well.
-    for marker in (b"<!DOCTYPE", b"<!ENTITY"):
-        at = data.find(marker)
-        if at != -1:
-            raise ImportFileError(
-                f"has a {marker[2:].decode()} declaration; DTDs and entities are refused",
-                file=filename,
-                line=_line_at(data, at),
-            )
-
-    parser = etree.XMLParser(
-        encoding="utf-8",  # checked above; whatever the XML declaration claims
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,  # keeps libxml2's own limits on depth and text node size
-        remove_blank_text=False,
-        remove_comments=True,
-        remove_pis=True,
+    root = parse_xml(
+        data,
+        filename=filename,
+        root_tag=ROOT_TAG,
+        what="tabular XML",
+        hint="(an index XML or an ICD-10-PCS tabular?)",
     )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        # libxml2 appends ", line N, column M" to its message; the line is in our own prefix.
-        message = _LIBXML2_POSITION_RE.sub("", exc.msg)
-        raise ImportFileError(
-            f"not well-formed XML: {message}", file=filename, line=exc.lineno
-        ) from None
-    if root is None:
-        raise ImportFileError("empty document", file=filename, line=1)
-
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        # Unreachable after the byte scan; here so that a change to the scan cannot silently
-        # let a DTD through.
-        raise ImportFileError("has a DOCTYPE; DTDs are refused", file=filename, line=1)
-
-    if root.tag != ROOT_TAG:
-        raise ImportFileError(
-            f"root element is <{root.tag}>, expected <{ROOT_TAG}> "
-            "(an index XML or an ICD-10-PCS tabular?)",
-            file=filename,
-            line=root.sourceline,
-            element=str(root.tag),
-        )
-
-    # One XPath step per level, evaluated in C: the first element deeper than MAX_DEPTH, if any.
-    too_deep = root.xpath("/" + "/".join(["*"] * (MAX_DEPTH + 1)))
-    if too_deep:
-        element = too_deep[0]
-        raise ImportFileError(
-            f"elements nested more than {MAX_DEPTH} levels deep",
-            file=filename,
-            line=element.sourceline,
-            element=str(element.tag),
-        )
-    return root
+    return _TabularReader(filename).read(root)
 
 
 class _TabularReader:
@@ -522,10 +447,6 @@ def _shown(text: str, limit: int = 40) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}... ({len(text):,} characters)"
-
-
-def _line_at(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
 
 
 def _text(element: etree._Element) -> str:

@@ -10,6 +10,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from codes.icd10 import dotted as dotted_code
 from codes.icd10 import undotted
+from codes.importer.index_data import CATEGORY_COLUMN, MANIF_COLUMN
+from codes.index_lookup import PART_SLUGS, letter_slug
+from codes.models import IndexCodeReference, IndexTerm
 from codes.views.common import url_with
 from codes.views.faq import long_date as long_date_text
 
@@ -100,3 +103,88 @@ def code_tree(context, nodes, *, root: bool = True) -> SafeString:
     return format_html(
         '<ul class="{}">{}</ul>', css, format_html_join("", "{}", ((i,) for i in items))
     )
+
+
+# The Alphabetic Index --------------------------------------------------------------------------
+
+
+@register.simple_tag(takes_context=True)
+def index_url(context, term, main=None, **params) -> str:
+    """The page of a main term, anchored at `term` when it is below it."""
+    main = main or term
+    url = page_url(
+        context,
+        "codes:index_term",
+        PART_SLUGS[main.part],
+        letter_slug(main.letter),
+        main.slug,
+        **params,
+    )
+    return url if term.sequence == main.sequence else f"{url}#t{term.sequence}"
+
+
+@register.simple_tag(takes_context=True)
+def index_code(context, shown, *, in_table: bool = False) -> SafeString:
+    """A code an Index term names, linked to its page in the release, with what it needs (in a
+    table, a 7th character required goes without saying: the table's caption says it)."""
+    Status = IndexCodeReference.Status
+    text = f"[{shown.printed}]" if shown.column == MANIF_COLUMN else shown.printed
+    if shown.column == CATEGORY_COLUMN:
+        text = f"see category {shown.printed}"
+    if not shown.exists:
+        release = context.get("release")
+        why = (
+            "not a code"
+            if shown.status == Status.MALFORMED
+            else "not a code of " + (release.label if release else "this release")
+        )
+        return format_html(
+            '<span class="code missing">{}</span> <span class="why">({})</span>', text, why
+        )
+    anchor = "#seventh-heading" if shown.status == Status.SEVENTH else ""
+    link = format_html(
+        '<a class="code" href="{}{}">{}</a>', code_url(context, shown.code), anchor, text
+    )
+    notes = {
+        Status.INCOMPLETE: "more characters required",
+        Status.SEVENTH: "7th character required",
+        Status.HEADER: "a header: more characters required",
+        Status.DASH_ON_BILLABLE: "printed incomplete, but complete in this release",
+    }
+    if in_table and shown.status == Status.SEVENTH:
+        return link
+    if shown.status in notes:
+        return format_html('{} <span class="why">({})</span>', link, notes[shown.status])
+    return link
+
+
+@register.simple_tag(takes_context=True)
+def index_reference(context, reference) -> SafeString:
+    """Where a see or see-also reference leads: a link to the term (or the table) it names."""
+    See = IndexTerm.See
+    if reference.target is not None and reference.target_main is not None:
+        link = format_html(
+            '<a href="{}">{}</a>',
+            index_url(context, reference.target, reference.target_main),
+            reference.text,
+        )
+    elif reference.target is not None:
+        link = format_html(
+            '<a href="{}">{}</a>', index_url(context, reference.target), reference.text
+        )
+    elif reference.status == See.TERM and reference.part:
+        link = format_html(
+            '<a href="{}">{}</a>',
+            page_url(context, "codes:index_part", PART_SLUGS[reference.part]),
+            reference.text,
+        )
+    else:
+        return format_html("<span>{}</span>", reference.text)
+    if reference.status == See.PARTIAL:
+        return format_html('{} <span class="why">(only partly found)</span>', link)
+    return link
+
+
+@register.filter
+def letter_url_name(letter: str) -> str:
+    return letter_slug(letter)

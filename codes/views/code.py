@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import dotted, undotted
+from codes.index_lookup import entries_leading_to
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
 from codes.models import Note
 from codes.search import looks_like_code
@@ -63,6 +64,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
         return _absent(request, site, code, stored)
     detail = code_detail(row)
     history = code_history(row.code)
+    codeset = codeset_for(release)
     questions = code_questions(detail, history)
     api_url = url_with(f"/api/v1/codes/{row.dotted}/", {"release": release.label})
     page_url = request.build_absolute_uri(
@@ -76,7 +78,8 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             "code": row,
             "detail": detail,
             "history": history,
-            "tree": _tree(row.code, codeset_for(release), detail),
+            "tree": _tree(row.code, codeset, detail),
+            "index_entries": entries_leading_to(release, row.code, codeset, site.releases),
             "tree_is_complete": detail.descendant_count <= TREE_LIMIT,
             "note_groups": _note_groups(detail.notes),
             "seventh_definitions": [

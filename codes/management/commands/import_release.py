@@ -36,6 +36,11 @@ class Command(BaseCommand):
             action="store_true",
             help="allow replacing a published release with the same date",
         )
+        parser.add_argument(
+            "--index-of-another-year",
+            action="store_true",
+            help="accept Index files whose <version> is not the release's fiscal year",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
@@ -59,6 +64,7 @@ class Command(BaseCommand):
                 replace=options["replace"],
                 imported_by=f"{getpass.getuser()} (command line)",
                 progress=progress,
+                index_of_another_year=options["index_of_another_year"],
             )
         except ReleaseNotStored as error:
             # Not a refusal: the files were fine and the database failed (a lost connection).
@@ -84,6 +90,7 @@ def release_summary(release: Release) -> str:
         )
     for warning in release.report.get("warnings", []):
         lines.append(f"  warning: {warning}")
+    lines += index_summary(release)
     if release.compared_to is None:
         lines.append("  changes: none computed (no earlier release loaded)")
     else:
@@ -101,3 +108,25 @@ def release_summary(release: Release) -> str:
                 + ("agrees" if agrees else "DISAGREES (see the release report)")
             )
     return "\n".join(lines)
+
+
+def index_summary(release: Release) -> list[str]:
+    """The release's Index, and a draft Index waiting to be published, part by part."""
+    lines = []
+    drafts = release.indexes.exclude(pk=release.index_id or 0)
+    shown = [(index, "Index") for index in ([release.index] if release.index else [])]
+    shown += [(index, "draft Index (publish it in the admin)") for index in drafts]
+    if not shown:
+        lines.append("  Index: none imported")
+    for index, what in shown:
+        lines.append(f"  {what}, imported {index.imported_at:%Y-%m-%d %H:%M}:")
+        for part in index.parts:
+            report = index.report[part]
+            lines.append(
+                f"    {report['name']} (FY{report['version']}): {report['main_terms']:,} main "
+                f"terms, {report['nested_terms']:,} nested; {report['code_references']:,} code "
+                f"references, {report['unresolved_codes']:,} not resolved; "
+                f"{sum(report['cross_references'].values()):,} see/see also, "
+                f"{report['unresolved_cross_references']:,} not resolved"
+            )
+    return lines

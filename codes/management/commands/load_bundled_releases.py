@@ -17,7 +17,7 @@ BUNDLED_DIR = settings.BASE_DIR / "data" / "cms"
 
 
 class Command(BaseCommand):
-    help = "Import and publish the CMS releases bundled in data/cms (FY2025, FY2026)."
+    help = "Import and publish the CMS releases bundled in data/cms (FY2017, FY2025, FY2026)."
 
     def handle(self, *args, **options) -> None:
         for folder in sorted(p for p in BUNDLED_DIR.iterdir() if p.is_dir()):

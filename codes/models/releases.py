@@ -90,6 +90,11 @@ class Release(models.Model):
     imported_at = models.DateTimeField()
     imported_by = models.CharField(max_length=150, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The Alphabetic Index the release shows (None: none was imported with it). Another Index
+    # imported into it later waits as a draft until published (ReleaseIndex.publish).
+    index = models.ForeignKey(
+        "codes.ReleaseIndex", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ReleaseQuerySet.as_manager()
 
@@ -154,6 +159,15 @@ class Release(models.Model):
         with transaction.atomic():
             self.delete()
             refresh_changes_after(self.effective_date)
+
+    def not_loaded_since_compared(self) -> str:
+        """The fiscal years between this release and the one its changes are computed against,
+        none of them loaded ("FY2018–FY2024"), or "" when that one is its predecessor: its
+        changes then add up every year in between."""
+        if self.compared_to is None or self.compared_to.fiscal_year >= self.fiscal_year - 1:
+            return ""
+        first, last = self.compared_to.fiscal_year + 1, self.fiscal_year - 1
+        return f"FY{first}" if first == last else f"FY{first}–FY{last}"
 
     def addenda_agrees(self) -> bool | None:
         """Whether the stored changes equal the summary of the order addenda shipped with the
@@ -407,6 +421,8 @@ class ImportRunQuerySet(models.QuerySet):
         effective_date: datetime.date,
         label: str,
         user: models.Model | None,
+        index_only: bool = False,
+        index_of_another_year: bool = False,
     ) -> "ImportRun":
         """Queue an import of these files, or raise ImportInProgress for the same release.
 
@@ -425,6 +441,8 @@ class ImportRunQuerySet(models.QuerySet):
                     created_by=user,
                     created_by_name=user.get_username() if user else "",
                     stage="Waiting for a worker",
+                    index_only=index_only,
+                    index_of_another_year=index_of_another_year,
                 )
         except IntegrityError:
             raise ImportInProgress(self.get(active_key=key)) from None
@@ -465,6 +483,10 @@ class ImportRun(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    # Only Index files, added to the release `label` names (a draft Index if it is published).
+    index_only = models.BooleanField(default=False)
+    # The operator accepted Index files whose <version> is not the release's fiscal year.
+    index_of_another_year = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -561,7 +583,16 @@ class ImportRun(models.Model):
         )
 
     def succeed(self, release: Release) -> None:
-        self._finish(self.Status.SUCCEEDED, f"Imported {release.label} as a draft.", release)
+        if not self.index_only:
+            message = f"Imported {release.label} as a draft."
+        elif release.is_published:
+            message = (
+                f"Imported the Index of {release.label} as a draft Index: preview it and "
+                "publish it on the release's page."
+            )
+        else:
+            message = f"Imported the Index of {release.label} (a draft release)."
+        self._finish(self.Status.SUCCEEDED, message, release)
 
     def fail(self, message: str) -> None:
         self._finish(self.Status.FAILED, message)
@@ -595,6 +626,8 @@ class ImportRun(models.Model):
                     fiscal_year=self.fiscal_year,
                     effective_date=self.effective_date,
                     label=self.label,
+                    index_only=self.index_only,
+                    index_of_another_year=self.index_of_another_year,
                     active_key=self.effective_date.isoformat(),
                     retry_of=self,
                     files=self.files,
@@ -658,6 +691,8 @@ class AuditEvent(models.Model):
         PUBLISH = "publish"
         UNPUBLISH = "unpublish"
         DELETE = "delete"
+        PUBLISH_INDEX = "publish_index", "publish Index"
+        DISCARD_INDEX = "discard_index", "discard Index"
 
     class Outcome(models.TextChoices):
         OK = "ok"
@@ -665,7 +700,7 @@ class AuditEvent(models.Model):
         FAILED = "failed"
 
     at = models.DateTimeField(default=timezone.now)
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
     actor = models.CharField(max_length=150, blank=True)  # a user name; kept if the user goes
     release = models.ForeignKey(
         Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -409,27 +409,3 @@ def paths_of(terms: Iterable[IndexTerm]) -> dict[tuple[str, int], list[IndexTerm
             path.insert(0, above[(term.part, path[0].parent)])
         found[(term.part, term.sequence)] = path
     return found
-
-
-def find_terms(index: ReleaseIndex, query: str, part: str | None) -> list[tuple[str, int]]:
-    """(part, id) of the terms with every word of the query in their names, best first: the
-    whole name as typed, then names starting with it, then the rest; main terms before nested
-    ones, shorter names first, then Index order."""
-    terms = IndexTerm.objects.filter(index=index)
-    if part:
-        terms = terms.filter(part=part)
-    for word in query.split():
-        terms = terms.filter(
-            Q(title__icontains=word) | Q(suffix__icontains=word) | Q(nemod__icontains=word)
-        )
-    wanted = " ".join(query.split()).casefold()
-    order = {name: position for position, name in enumerate(PARTS)}
-
-    def rank(row: tuple) -> tuple:
-        part, sequence, level, title, suffix = row
-        name = " ".join(p for p in (title, suffix) if p).casefold()
-        closeness = 0 if name == wanted else 1 if name.startswith(wanted) else 2
-        return closeness, level, len(name), order[part], sequence
-
-    rows = terms.values_list("part", "sequence", "level", "title", "suffix")
-    return [(row[0], row[1]) for row in sorted(rows, key=rank)]

@@ -1,12 +1,11 @@
-"""Search a release: an exact code, a code prefix, or words in titles and inclusion terms.
+"""Search a release: an exact code, a code prefix, or words.
 
-Shared by the search page, the autocomplete endpoint and the API. In that order: a query that is
-a code of the release is an exact match; one shaped like the start of a code lists the codes it
-starts, in tabular order (a range on the (release, code) index); anything else is a word search
-of the release's in-memory word index (codes.word_index: stemmed, the last word a prefix as you
-type, ranked), with a small thesaurus adding the classification's words for lay ones (smoking:
-tobacco, nicotine). When no code has the words, each misspelt word is replaced by the closest
-title word of the release and the search runs again.
+Shared by the search page, the autocomplete endpoints and the API. In that order: a query that
+is a code of the release is an exact match; one shaped like the start of a code lists the codes
+it starts, in tabular order (a range on the (release, code) index); anything else is a word
+search, ranked as a coder would (codes.ranked_search: the Alphabetic Index first, the curated
+abbreviations and lay terms, the Table of Drugs and the Neoplasm Table, then the titles), each
+code with the reason it was found.
 """
 
 import re
@@ -15,41 +14,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from codes.codeset import codeset_for
 from codes.icd10 import undotted
 from codes.models import Code, Release
-from codes.word_index import STOPWORDS, Word, WordIndex, tokens, word_index_for
+from codes.ranked_search import Found, find
+from codes.selection import published_releases
 
 EXACT = "exact"
 PREFIX = "prefix"
 WORDS = "words"
-
-# SearchResult.fallback: the words as given matched nothing, so each misspelt word was replaced
-# by the closest title word (SearchResult.corrected_query).
-CORRECTED_WORDS = "corrected_words"
-
-# Lay words -> the words the classification uses. An alternative of several words needs them all.
-# Kept short and unambiguous on purpose; grow it from what people search for.
-THESAURUS: dict[str, tuple[str, ...]] = {
-    "smoking": ("tobacco", "nicotine"),
-    "smoker": ("tobacco", "nicotine"),
-    "smokers": ("tobacco", "nicotine"),
-    "cigarette": ("nicotine",),
-    "cigarettes": ("nicotine",),
-    "flu": ("influenza",),
-    "cancer": ("malignant neoplasm",),
-    "tumor": ("neoplasm",),
-    "tumour": ("neoplasm",),
-    "broken": ("fracture",),
-    "kidney": ("renal",),
-    "stroke": ("cerebral infarction",),
-    "pregnant": ("pregnancy",),
-    "bedsore": ("pressure ulcer",),
-}
-
-# An unfinished last word of at least this length uses the thesaurus of the words it starts.
-MIN_THESAURUS_PREFIX = 4
-# Words beyond this are ignored: a search box is not a document.
-MAX_WORDS = 8
 
 _CODE_PREFIX_RE = re.compile(r"[A-Z]([0-9][0-9A-Z]{0,5}|[A-Z][0-9][0-9A-Z]{0,4})?")
 
@@ -59,41 +32,46 @@ class SearchResult:
     kind: str  # EXACT, PREFIX or WORDS
     query: str
     # Ranked (words) or in tabular order (prefix); slice it to page, count() for the total.
-    codes: "QuerySet | RankedCodes"
-    # Words the thesaurus added to the search (smoking: tobacco, nicotine).
-    also_searched: list[str] = field(default_factory=list)
-    fallback: str = ""  # CORRECTED_WORDS when the words as given matched nothing
-    corrected_query: str = ""  # with CORRECTED_WORDS: the words searched instead
+    codes: "QuerySet | FoundCodes"
+    found: Found | None = None  # words: why each code was found, whose Index was read
+    notes: list[str] = field(default_factory=list)  # said above the results
+
+    def reason(self, code: str) -> str:
+        return self.found.reasons.get(code, "") if self.found else ""
 
 
-class RankedCodes:
-    """The codes a word search found, best first. The ranking is known for all of them; rows
-    are read from the database only for the slice asked for (a page, ten suggestions), in one
-    query. Paginator and the API use it like a QuerySet: count(), slices, with_prefix()."""
+class FoundCodes:
+    """The codes a word search found, best first. Rows are read from the database only for the
+    slice asked for (a page, ten suggestions), in one query. Paginator and the API use it like a
+    QuerySet: count(), slices, with_prefix()."""
 
-    def __init__(self, index: WordIndex | None, positions: list[int]) -> None:
-        self.index = index
-        self.positions = positions
+    def __init__(self, release: Release, codes: list[str]) -> None:
+        self.release = release
+        self.found = codes
 
     def count(self) -> int:
-        return len(self.positions)
+        return len(self.found)
 
     def __len__(self) -> int:
-        return len(self.positions)
+        return len(self.found)
 
     def __getitem__(self, item: int | slice) -> "list[Code] | Code":
         if isinstance(item, int):
             return self[item : item + 1][0]
-        pks = [self.index.pks[position] for position in self.positions[item]]
-        rows = Code.objects.select_related("chapter", "section").in_bulk(pks)
-        return [rows[pk] for pk in pks]
+        wanted = self.found[item]
+        rows = {
+            row.code: row
+            for row in Code.objects.filter(release=self.release, code__in=wanted)
+            .select_related("chapter", "section")
+            .order_by()
+        }
+        return [rows[code] for code in wanted if code in rows]
 
     def __iter__(self) -> Iterator[Code]:
         return iter(self[:])
 
-    def with_prefix(self, prefix: str) -> "RankedCodes":
-        codes = self.index.codes if self.index else []
-        return RankedCodes(self.index, [p for p in self.positions if codes[p].startswith(prefix)])
+    def with_prefix(self, prefix: str) -> "FoundCodes":
+        return FoundCodes(self.release, [c for c in self.found if c.startswith(prefix)])
 
 
 def looks_like_code(text: str) -> bool:
@@ -122,41 +100,85 @@ def search_codes(
         prefixed = codes.with_prefix(candidate).order_by("sequence")
         if everything_under or prefixed.exists():
             return SearchResult(PREFIX, text, prefixed)
-    words = _parse_words(text)
-    if not words:
-        return SearchResult(WORDS, text, RankedCodes(None, []))
-    also = [" ".join(a) for w in words for a in w.alternatives]
-    index = word_index_for(release)
-    match = index.keep(index.match(words), billable=billable, chapter=chapter)
-    if match.anywhere:
-        return SearchResult(WORDS, text, RankedCodes(index, match.ranked()), also_searched=also)
-    corrected = [
-        Word(index.corrected(word.text), prefix=False) if not word.alternatives else word
-        for word in words
-    ]
-    if [word.text for word in corrected] == [word.text for word in words]:
-        # Nothing closer to search instead: no results, and no "showing results for".
-        return SearchResult(WORDS, text, RankedCodes(index, []), also_searched=also)
-    match = index.keep(index.match(corrected), billable=billable, chapter=chapter)
-    return SearchResult(
-        WORDS,
-        text,
-        RankedCodes(index, match.ranked()),
-        also_searched=also,
-        fallback=CORRECTED_WORDS,
-        corrected_query=" ".join(word.text for word in corrected),
-    )
+    found = _words(release, text, typing=False)
+    codes = _kept(release, found.codes, billable=billable, chapter=chapter)
+    return SearchResult(WORDS, text, FoundCodes(release, codes), found, _notes(release, found))
 
 
-def autocomplete(release: Release, query: str, *, limit: int = 10) -> list[Code]:
-    """The first codes for a search box: a code's own family, prefixes, or ranked words."""
-    result = search_codes(release, query)
-    if result.kind == EXACT:
+def _words(release: Release, text: str, *, typing: bool) -> Found:
+    """The ranked word search; a query whose last word finds nothing whole is searched again
+    with that word as the start of one ("procedure not carried out smok")."""
+    published = published_releases()
+    found = find(release, text, published, typing=typing)
+    if not found.codes and not typing:
+        found = find(release, text, published, typing=True)
+    return found
+
+
+def _kept(
+    release: Release, codes: list[str], *, billable: bool | None, chapter: int | None
+) -> list[str]:
+    """Only billable codes (or only headers), only one chapter's codes."""
+    if billable is not None:
+        codeset = codeset_for(release)
+        codes = [c for c in codes if codeset.entries[c].is_billable == billable]
+    if chapter is not None and codes:
+        in_chapter = set(
+            Code.objects.filter(release=release, code__in=codes, chapter__number=chapter)
+            .order_by()
+            .values_list("code", flat=True)
+        )
+        codes = [c for c in codes if c in in_chapter]
+    return codes
+
+
+def _notes(release: Release, found: Found) -> list[str]:
+    """What the results page says above them: whose Index terms were read, and how."""
+    notes = []
+    if found.corrected:
+        notes.append(
+            "Spelling corrected: " + ", ".join(f"{a} → {b}" for a, b in found.corrected) + "."
+        )
+    lenders: dict[str, list[str]] = {}
+    for part, lender in found.borrowed if found.codes else ():
+        if lender.pk != release.pk:
+            lenders.setdefault(lender.label, []).append(part)
+    for label, parts in lenders.items():
+        notes.append(
+            f"No {', '.join(_PART_WORDS[p] for p in parts)} was imported with {release.label}: "
+            f"index terms from {label}, mapped to {release.label} (every code shown is a code "
+            f"of {release.label})."
+        )
+    return notes
+
+
+_PART_WORDS = {
+    "diseases": "Index to Diseases",
+    "external_causes": "External Cause Index",
+    "drugs": "Table of Drugs",
+    "neoplasms": "Neoplasm Table",
+}
+
+
+def autocomplete(release: Release, query: str, *, limit: int = 10) -> SearchResult:
+    """The first codes for a search box: a code's own family, prefixes, or ranked words, the
+    last word taken as unfinished."""
+    text = " ".join(query.split())
+    result = search_codes(release, text) if looks_like_code(text) or _is_code_start(text) else None
+    if result is not None and result.kind == EXACT:
         # The code itself first, then its family in tabular order.
         code = undotted(result.query)
         family = Code.objects.filter(release=release).with_prefix(code).order_by("sequence")
-        return list(family.select_related("chapter", "section")[:limit])
-    return list(result.codes[:limit])
+        return SearchResult(EXACT, text, list(family.select_related("chapter", "section")[:limit]))
+    if result is not None and result.kind == PREFIX:
+        return SearchResult(PREFIX, text, list(result.codes[:limit]))
+    found = find(release, text, published_releases(), typing=True)
+    return SearchResult(WORDS, text, FoundCodes(release, found.codes[:limit])[:], found)
+
+
+def _is_code_start(text: str) -> bool:
+    candidate = undotted(text).rstrip("-*")
+    return bool(candidate) and _CODE_PREFIX_RE.fullmatch(candidate) is not None
 
 
 def _codes(release: Release, *, billable: bool | None, chapter: int | None) -> QuerySet:
@@ -168,16 +190,9 @@ def _codes(release: Release, *, billable: bool | None, chapter: int | None) -> Q
     return codes
 
 
-def _parse_words(text: str) -> list[Word]:
-    found = [t for t in tokens(text) if (len(t) > 1 or t.isdigit()) and t not in STOPWORDS]
-    found = found[:MAX_WORDS]
-    words = []
-    for position, token in enumerate(found):
-        # The last word may be unfinished ("smok"); a thesaurus word is a whole word ("flu").
-        prefix = position == len(found) - 1 and token not in THESAURUS
-        keys = [token]
-        if prefix and len(token) >= MIN_THESAURUS_PREFIX:
-            keys = [key for key in THESAURUS if key.startswith(token)]
-        alternatives = dict.fromkeys(a for key in keys for a in THESAURUS.get(key, ()))
-        words.append(Word(token, prefix, tuple(tuple(a.split()) for a in alternatives)))
-    return words
+def nothing_found(query: str) -> str:
+    """What a search box says when nothing matches."""
+    return (
+        f"Nothing matches “{query[:60]}”: try fewer words, another spelling, or the start of a "
+        "code."
+    )

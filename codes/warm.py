@@ -1,4 +1,5 @@
-"""Build the in-memory indexes of the published releases before the first request needs them.
+"""Build the in-memory indexes of the published releases before the first request needs them:
+code sets, title words, and the Index terms the search reads.
 
 gunicorn calls this in its master process once the app is loaded (gunicorn.conf.py): every
 worker forked from it, including those that replace recycled workers, starts with the code sets
@@ -12,6 +13,7 @@ import time
 from django.db import DatabaseError, connections
 
 from codes.codeset import codeset_for
+from codes.ranked_search import index_parts
 from codes.selection import published_releases
 from codes.word_index import word_index_for
 
@@ -25,6 +27,7 @@ def warm_published_releases() -> None:
         for release in releases:
             codeset_for(release)
             word_index_for(release)
+            index_parts(release, releases)  # its Index, or the one it borrows, as search reads it
     except DatabaseError:
         # The site still starts, and builds them on first use once the database is back.
         logger.warning("could not build the indexes before serving", exc_info=True)

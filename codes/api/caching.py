@@ -31,8 +31,11 @@ CONDITIONAL_HEADERS = frozenset(
 
 # A handful of releases are published, so their identities and dates are formatted once each.
 @functools.lru_cache(maxsize=256)
-def release_identity(pk: int, imported_at: datetime.datetime, status: str) -> str:
-    return f"{pk}:{imported_at.isoformat()}:{status}"
+def release_identity(
+    pk: int, imported_at: datetime.datetime, status: str, index_id: int | None
+) -> str:
+    # The Index it shows is part of it: one published into it changes its answers.
+    return f"{pk}:{imported_at.isoformat()}:{status}:{index_id}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -50,7 +53,7 @@ class Freshness:
     def __init__(self, request: HttpRequest, releases: Iterable[Release], *, pinned: bool) -> None:
         releases = list(releases)
         identity = "|".join(
-            release_identity(release.pk, release.imported_at, release.status)
+            release_identity(release.pk, release.imported_at, release.status, release.index_id)
             for release in releases
         )
         key = (

@@ -20,13 +20,13 @@ from codes.importer.index_xml import PART_NAMES, PARTS
 from codes.index_lookup import (
     ShownTerm,
     entries_leading_to,
-    find_terms,
     part_status,
     paths_of,
     shown_terms,
 )
 from codes.lookup import find_code
 from codes.models import IndexTerm, Release, ReleaseIndex
+from codes.ranked_search import find_terms
 from codes.selection import published_releases
 
 PART_PATH = OpenApiParameter(
@@ -81,9 +81,11 @@ class IndexSearchView(ApiView):
     @extend_schema(
         operation_id="index_search",
         summary="Search the Alphabetic Index: terms with their paths, codes and references",
-        description="Every word of `q` must be in the term's own name. Results: the whole name "
-        "as typed first, then names starting with it; main terms before nested terms. Table "
-        "cells (drug and neoplasm tables) come as codes with their column headings.",
+        description="Every word of `q` must be on the term's path (its main term and the "
+        "terms above it, non-essential modifiers included), as the search of codes reads it "
+        "(abbreviations and lay terms too). Ranked as that search ranks the Index: the fewer "
+        "words of the path left unsaid the better, main terms first. Table cells (drug and "
+        "neoplasm tables) come as codes with their column headings.",
         parameters=[s.IndexQuerySerializer, *RELEASE_PARAMETERS],
         responses={200: s.IndexSearchSerializer, **error_responses(400, 404)},
     )

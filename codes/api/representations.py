@@ -41,10 +41,12 @@ def code_ref(code: Code) -> dict:
     }
 
 
-def code_summary(code: Code) -> dict:
-    """A search result; the code's chapter and section must be selected with it."""
+def code_summary(code: Code, result=None) -> dict:
+    """A search result; the code's chapter and section must be selected with it. `result`: the
+    search (codes.search.SearchResult) whose reason for the code is given."""
     return {
         **code_ref(code),
+        "why": result.reason(code.code) if result is not None else "",
         "short_title": code.short_title,
         "kind": code.kind,
         "chapter": code.chapter.number if code.chapter_id else None,

@@ -134,6 +134,11 @@ class CodeRefSerializer(serializers.Serializer):
 
 
 class CodeSummarySerializer(CodeRefSerializer):
+    why = serializers.CharField(
+        allow_blank=True,
+        help_text="A word search: why it was found (the Index path, an abbreviation, title "
+        "words, a corrected spelling); empty otherwise.",
+    )
     short_title = serializers.CharField(allow_blank=True)
     kind = serializers.CharField()
     chapter = serializers.IntegerField(allow_null=True)
@@ -217,7 +222,13 @@ class CodeListSerializer(serializers.Serializer):
     match = serializers.ChoiceField(
         choices=MATCH_KINDS,
         help_text="exact: one code; prefix: codes starting so, in tabular order; words: ranked "
-        "by title; list: no query, the release in tabular order.",
+        "as a coder would (the Alphabetic Index first, then titles); list: no query, the "
+        "release in tabular order.",
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What a word search says of itself: a corrected spelling, Index terms read "
+        "from another release (mapped to this one).",
     )
     count = serializers.IntegerField()
     page = serializers.IntegerField()
@@ -232,9 +243,16 @@ class AutocompleteQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=25, default=10)
 
 
+class AutocompleteResultSerializer(CodeRefSerializer):
+    why = serializers.CharField(allow_blank=True, help_text="Why it was found (words only).")
+
+
 class AutocompleteSerializer(serializers.Serializer):
     release = ReleaseRefSerializer()
-    results = CodeRefSerializer(many=True)
+    results = AutocompleteResultSerializer(many=True)
+    message = serializers.CharField(
+        allow_blank=True, help_text="When nothing matches: says so, for the search box."
+    )
 
 
 class HistoryRowSerializer(serializers.Serializer):

@@ -304,6 +304,7 @@ class CodeListView(ApiView):
             release = choice.release
             billable, chapter = params["billable"], params.get("chapter")
             prefix = undotted(params.get("prefix", ""))
+            result = None
             if query := params.get("q", "").strip():
                 result = search.search_codes(release, query, billable=billable, chapter=chapter)
                 match, codes = result.kind, result.codes
@@ -331,10 +332,16 @@ class CodeListView(ApiView):
                 "page_size": size,
                 "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
                 "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
-                "results": [rep.code_summary(code) for code in rows],
+                "notes": result.notes if result else [],
+                "results": [rep.code_summary(code, result) for code in rows],
             }
 
-        return self.answer(request, [choice.release], build, pinned=bool(choice.parameter))
+        # A word search may read other releases' Index: their identities key the answer too.
+        return (
+            self.answer(request, published_releases(), build, pinned=bool(choice.parameter))
+            if params.get("q", "").strip()
+            else self.answer(request, [choice.release], build, pinned=bool(choice.parameter))
+        )
 
 
 class AutocompleteView(ApiView):
@@ -352,15 +359,19 @@ class AutocompleteView(ApiView):
 
         def build() -> dict:
             query = params["q"].strip()
-            codes = (
-                search.autocomplete(choice.release, query, limit=params["limit"]) if query else []
+            result = (
+                search.autocomplete(choice.release, query, limit=params["limit"]) if query else None
             )
+            codes = list(result.codes) if result else []
             return {
                 "release": rep.release_ref(choice.release),
-                "results": [rep.code_ref(code) for code in codes],
+                "results": [
+                    {**rep.code_ref(code), "why": result.reason(code.code)} for code in codes
+                ],
+                "message": search.nothing_found(query) if query and not codes else "",
             }
 
-        return self.answer(request, [choice.release], build, pinned=bool(choice.parameter))
+        return self.answer(request, published_releases(), build, pinned=bool(choice.parameter))
 
 
 class CodeHistoryView(ApiView):

@@ -153,7 +153,10 @@ def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
     digest = hashlib.sha256(build_fingerprint()[0].encode())
     digest.update(request.get_full_path().encode())
     for release in site.releases:
-        digest.update(f"{release.pk}:{release.imported_at}:{release.published_at};".encode())
+        # The Index a release shows is part of it: one published into it changes the pages.
+        digest.update(
+            f"{release.pk}:{release.imported_at}:{release.published_at}:{release.index_id};".encode()
+        )
     return digest.hexdigest()[:32]
 
 

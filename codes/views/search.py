@@ -8,7 +8,7 @@ from django.utils.cache import patch_cache_control
 
 from codes.icd10 import dotted, undotted
 from codes.models import Chapter
-from codes.search import EXACT, autocomplete, looks_like_code, search_codes
+from codes.search import EXACT, autocomplete, looks_like_code, nothing_found, search_codes
 from codes.views.common import (
     LATEST_MAX_AGE,
     PINNED_MAX_AGE,
@@ -49,7 +49,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         # A whole code that is not in the release: its page says why and what to use instead.
         code = dotted(undotted(query))
         return HttpResponseRedirect(url_with(reverse("codes:code", args=[code]), site.carried))
-    context.update(result=result, page=page)
+    rows = [(code, result.reason(code.code)) for code in page.object_list]
+    context.update(result=result, page=page, rows=rows)
     return render_page(request, "codes/search.html", site, context)
 
 
@@ -64,7 +65,8 @@ def suggest(request: HttpRequest) -> JsonResponse:
         )
     release = site.release
     query = _query(request)
-    codes = autocomplete(release, query, limit=SUGGESTIONS) if len(query) >= 2 else []
+    result = autocomplete(release, query, limit=SUGGESTIONS) if len(query) >= 2 else None
+    codes = list(result.codes) if result else []
     response = JsonResponse(
         {
             "query": query,
@@ -74,10 +76,12 @@ def suggest(request: HttpRequest) -> JsonResponse:
                     "code": code.dotted,
                     "title": code.long_title,
                     "billable": code.is_billable,
+                    "why": result.reason(code.code),
                     "url": url_with(reverse("codes:code", args=[code.dotted]), site.carried),
                 }
                 for code in codes
             ],
+            "message": nothing_found(query) if result is not None and not codes else "",
         }
     )
     patch_cache_control(

@@ -64,7 +64,7 @@
       }
     }
 
-    function show(results) {
+    function show(results, message) {
       items = results;
       list.textContent = "";
       results.forEach(function (item, index) {
@@ -84,6 +84,12 @@
         option.appendChild(code);
         option.appendChild(title);
         option.appendChild(badge);
+        if (item.why) {
+          var why = document.createElement("span");
+          why.className = "why";
+          why.textContent = item.why;
+          option.appendChild(why);
+        }
         option.addEventListener("mousedown", function (event) {
           event.preventDefault(); // keep the focus in the box
           go(index);
@@ -91,7 +97,16 @@
         list.appendChild(option);
       });
       active = -1;
-      if (results.length) {
+      if (!results.length && message) {
+        // Nothing matches: say so in the list itself, not only to screen readers.
+        var none = document.createElement("li");
+        none.className = "nothing";
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
+        none.textContent = message;
+        list.appendChild(none);
+      }
+      if (results.length || message) {
         list.hidden = false;
         input.setAttribute("aria-expanded", "true");
       } else {
@@ -99,7 +114,7 @@
       }
       status.textContent = results.length
         ? results.length + " suggestion" + (results.length === 1 ? "" : "s") + ", use the arrow keys"
-        : "";
+        : message || "";
     }
 
     function go(index) {
@@ -124,7 +139,7 @@
       })
         .then(function (response) { return response.ok ? response.json() : { results: [] }; })
         .then(function (data) {
-          if (input.value.trim() === query) show(data.results || []);
+          if (input.value.trim() === query) show(data.results || [], data.message || "");
         })
         .catch(function () { /* aborted or offline: the form still works */ });
     }

@@ -1,0 +1,269 @@
+"""The Alphabetic Index as the search's thesaurus: the terms of one part of an imported Index,
+found by the words of their paths, in memory.
+
+A term is reached by the words of its main term and of every term above it ("Diabetes, type
+2, with, chronic kidney disease" is four terms deep); its non-essential modifiers are words it
+may have or not ("Infection, urinary (tract)": "tract" is optional). A term matches a query
+when every word of the query is on its path, as an essential or a non-essential word, and the
+term itself carries at least one of them (else the term above it is the better match). How
+well it matches is how few essential words of its path the query did not say: the main term
+"Pneumonia" is an exact match for "pneumonia"; "Pneumonia > aspiration" leaves one word over.
+
+Built once per process and Index (codes.release_memory), shared by every release that reads
+that Index, its own or borrowed: the codes it names are mapped to a release by the caller.
+"""
+
+import bisect
+import re
+from array import array
+from dataclasses import dataclass
+
+from codes.models import IndexTerm, ReleaseIndex
+from codes.release_memory import ReleaseMemory
+from codes.word_index import stem, tokens
+
+# Words that join a path rather than name anything: a query need not say them, and a term
+# does not leave them over ("Pneumonia > due to > Streptococcus" is two words from
+# "streptococcus pneumonia").
+CONNECTORS = frozenset({
+    "a", "an", "and", "as", "at", "by", "due", "during", "for", "from", "in", "into", "is", "of",
+    "on", "or", "the", "to", "with", "nec", "nos", "other", "specified", "unspecified", "see",
+    "also", "following", "classified", "elsewhere", "site", "sites", "type", "code",
+    "condition", "conditions", "associated", "involving", "than", "without",
+})  # fmt: skip
+_HYPHENATED_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# Indexes whose terms a process keeps (each release's own, and those lent to others).
+CACHED_INDEXES = 6
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A term a query reached: how well, and what it names."""
+
+    term: int  # its sequence in the part
+    extra: int  # essential words of its path the query did not say
+    level: int
+    code: str  # as printed: the term's own, its see target's, or the nearest one above it
+    via: str  # "" (its own code), "see" or "see also" (the term it names)
+    target: int  # the term whose code it is (itself, its see target, or the one above)
+
+
+@dataclass
+class PartTerms:
+    """The terms of one part of one Index, searchable by their words."""
+
+    index_id: int
+    part: str
+    parent: array  # by sequence (0 unused)
+    last: array  # the last term of each one's subtree
+    level: bytes
+    names: list[str]  # each term's essential name, for the reasons shown with results
+    forms: list[tuple[tuple[str, ...], ...]]  # each term's title forms, as word stems
+    nemod: list[frozenset[str]]  # non-essential words (stems)
+    codes: list[str]  # printed code, "" for none
+    cells: list[tuple[str, ...]]  # table columns 2.. as printed (tables only)
+    see: list[tuple[str, int] | None]  # the term its see resolves to (a term of this part)
+    see_also: list[tuple[str, int] | None]  # and its see also
+    postings: dict[str, array]  # stem -> terms having it (essential or not)
+    vocabulary: list[str]  # every word of the part as written, sorted: prefixes are ranges
+
+    def path(self, term: int) -> list[int]:
+        """The term, then every term above it up to its main term."""
+        chain = [term]
+        while self.parent[chain[-1]]:
+            chain.append(self.parent[chain[-1]])
+        return chain
+
+    def path_names(self, term: int) -> str:
+        return ", ".join(self.names[t] for t in reversed(self.path(term)))
+
+    def match(
+        self,
+        words: list[frozenset[str]],
+        *,
+        coded: bool = True,
+        implied: frozenset[str] = frozenset(),
+    ) -> list[Hit]:
+        """Every term whose path has all the words (each word: the stems it may be), the best
+        first. The terms tried are those carrying the rarest word or below one that does.
+        `coded`: only terms that give a code (a table's rows have cells instead); `implied`:
+        words taken as said (the Neoplasm Table's "neoplasm")."""
+        if not words:
+            return []
+        having = [self._having(stems) for stems in words]
+        if any(not found for found in having):
+            return []
+        starts, ends = self._subtrees(min(having, key=len))
+        candidates = set().union(*having)
+        hits = []
+        all_stems = frozenset().union(*words) | implied
+        for term in candidates:
+            # At or below a term with the rarest word: the subtrees are disjoint ranges.
+            at = bisect.bisect_right(starts, term) - 1
+            if at < 0 or term > ends[at]:
+                continue
+            path = self.path(term)
+            if not all(any(self._has(p, stems) for p in path) for stems in words):
+                continue
+            if not any(self._has(term, stems) for stems in words):
+                continue
+            extra = sum(self._extra(p, all_stems) for p in path)
+            code, via, target = self._code(term)
+            if code or not coded:
+                hits.append(Hit(term, extra, self.level[term], code, via, target))
+        hits.sort(key=lambda hit: (hit.extra, hit.level, hit.term))
+        return hits
+
+    def words_starting(self, prefix: str) -> list[str]:
+        start = bisect.bisect_left(self.vocabulary, prefix)
+        end = bisect.bisect_left(self.vocabulary, prefix + "\x7f", start)
+        return self.vocabulary[start:end]
+
+    def _having(self, stems: frozenset[str]) -> set[int]:
+        found: set[int] = set()
+        for key in stems:
+            found.update(self.postings.get(key, ()))
+        return found
+
+    def _has(self, term: int, stems: frozenset[str]) -> bool:
+        if not stems.isdisjoint(self.nemod[term]):
+            return True
+        return any(not stems.isdisjoint(form) for form in self.forms[term])
+
+    def _extra(self, term: int, said: frozenset[str]) -> int:
+        """Essential words of the term's best-matching form that the query did not say."""
+        return min(
+            (
+                sum(1 for word in form if word not in said and word not in CONNECTORS)
+                for form in self.forms[term]
+            ),
+            default=0,
+        )
+
+    def _subtrees(self, terms: set[int]) -> tuple[list[int], list[int]]:
+        """The subtrees of the terms, merged into disjoint ranges: (starts, ends)."""
+        starts: list[int] = []
+        ends: list[int] = []
+        for term in sorted(terms):
+            if ends and term <= ends[-1]:
+                continue  # inside the subtree before it
+            starts.append(term)
+            ends.append(self.last[term])
+        return starts, ends
+
+    def _code(self, term: int) -> tuple[str, str, int]:
+        """The term's code; without one, the code of the term its see names, else of the term
+        its see also names ("Tendinitis, see also Enthesopathy": M77.9)."""
+        if self.codes[term]:
+            return self.codes[term], "", term
+        for via, target in (("see", self.see[term]), ("see also", self.see_also[term])):
+            if target is not None and self.codes[target[1]]:
+                return self.codes[target[1]], via, target[1]
+        return "", "", term
+
+
+def _forms(essential: str, stems_of) -> tuple[tuple[str, ...], ...]:
+    """A title's forms: "Infarct, infarction" is "infarct" or "infarction" (the pieces after a
+    comma are other endings of the first word), but "Gout, chronic" is "gout chronic" and
+    "Fracture, burst" is "fracture burst" (a piece that is another word is part of the name)."""
+    pieces = [stems_of(piece) for piece in essential.split(",")]
+    pieces = [piece for piece in pieces if piece]
+    if not pieces:
+        return ()
+    first = pieces[0]
+    forms = [first]
+    whole = list(first)
+    for piece in pieces[1:]:
+        named = [word for word in piece if word not in CONNECTORS]
+        if len(first) == 1 and len(named) == 1 and _same_root(first[0], named[0]):
+            forms.append(piece)
+        else:
+            whole += [word for word in piece if word not in whole]
+    if len(whole) > len(first):
+        forms[0] = tuple(whole)
+    return tuple(dict.fromkeys(forms))
+
+
+def _same_root(a: str, b: str) -> bool:
+    """Two endings of one word: infarct/infarct (infarction), abdomen/abdomin, tubercul..."""
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared >= min(4, len(a), len(b))
+
+
+def _build(index: ReleaseIndex, part: str) -> PartTerms:
+    rows = (
+        IndexTerm.objects.filter(index=index, part=part)
+        .order_by("sequence")
+        .values_list(
+            "sequence", "parent", "last", "level", "title", "nemod", "suffix", "code", "cells",
+            "see_part", "see_term", "see_also_part", "see_also_term",
+        )
+    )  # fmt: skip
+    parent = array("I", [0])
+    last = array("I", [0])
+    level = bytearray([0])
+    names, forms, nemods, codes, cells = [""], [()], [frozenset()], [""], [()]
+    see: list[tuple[str, int] | None] = [None]
+    see_also: list[tuple[str, int] | None] = [None]
+    postings: dict[str, list[int]] = {}
+    interned: dict[str, str] = {}
+    written: set[str] = set()
+
+    def stems_of(text: str) -> tuple[str, ...]:
+        found = []
+        for word in tokens(text):
+            written.add(word)
+            key = stem(word)
+            found.append(interned.setdefault(key, key))
+        return tuple(dict.fromkeys(found))
+
+    for (
+        sequence, up, below, depth, title, nemod, suffix, code, row_cells, see_part, see_term,
+        also_part, also_term,
+    ) in rows:  # fmt: skip
+        essential = " ".join(p for p in (title, suffix) if p) or nemod
+        term_forms = _forms(essential, stems_of)
+        # Optional words: the non-essential modifiers, and a hyphenated word written whole
+        # ("Pre-eclampsia" is found by "preeclampsia").
+        joined = [w.replace("-", "") for w in _HYPHENATED_RE.findall(essential.casefold())]
+        optional = frozenset(stems_of(nemod)) | frozenset(stems_of(" ".join(joined)))
+        parent.append(up)
+        last.append(below)
+        level.append(min(depth, 255))
+        names.append(essential)
+        forms.append(term_forms)
+        nemods.append(optional)
+        codes.append(code)
+        cells.append(tuple(row_cells))
+        see.append((see_part, see_term) if see_part == part and see_term else None)
+        see_also.append((also_part, also_term) if also_part == part and also_term else None)
+        for key in {word for form in term_forms for word in form} | optional:
+            postings.setdefault(key, []).append(sequence)
+    return PartTerms(
+        index_id=index.pk,
+        part=part,
+        parent=parent,
+        last=last,
+        level=bytes(level),
+        names=names,
+        forms=forms,
+        nemod=nemods,
+        codes=codes,
+        cells=cells,
+        see=see,
+        see_also=see_also,
+        postings={key: array("I", terms) for key, terms in postings.items()},
+        vocabulary=sorted(written),
+    )
+
+
+def _build_index(index: ReleaseIndex) -> dict[str, PartTerms]:
+    return {part: _build(index, part) for part in index.parts}
+
+
+# An Index is never changed once imported: (id, import time) names it, as a release.
+index_terms_for = ReleaseMemory(_build_index, size=CACHED_INDEXES)

@@ -1,0 +1,687 @@
+"""Words to codes, ranked as a coder would: the Alphabetic Index first, then the titles.
+
+A query is read as typed and as the curated abbreviations and lay terms read it ("uti":
+urinary tract infection; codes.search_terms). Each reading is looked up
+
+- in the Index to Diseases and Injuries and the External Cause Index (codes.index_search): a
+  term whose path has every word, the fewer words left over the better ("Pneumonia" gives
+  J18.9 for "pneumonia"; "Attack, heart" sees "Infarct, myocardium");
+- in the Table of Drugs and Chemicals when it says poisoning, overdose, adverse effect or
+  underdosing ("aspirin overdose": the accidental poisoning column, as the guidelines code a
+  poisoning whose intent is not stated), and in the Neoplasm Table when it names a behaviour
+  ("secondary cancer of liver": the malignant secondary column of the liver's row);
+- in the code titles and inclusion terms (codes.word_index).
+
+The release's own Index is used, part by part; for a part it lacks, the nearest release's
+that has it, every code carried to the release: kept when it is there, a deleted code to its
+successors (CMS's conversion table, then the hierarchy), a header to its default (the code a
+coder takes when nothing more is said: its 7th character "A", its unspecified member). No code
+outside the release is ever given.
+
+Ranking (lower cost first): how many words of the Index path or the title the query left
+unsaid; main terms before nested ones; Index before titles; a billable default right before
+its header; maternal, perinatal and congenital codes (chapters 15-17) after the others unless
+the query says so; then tabular order. Each code keeps the reason it was found.
+"""
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from codes.codeset import CodeSet, codeset_for
+from codes.icd10 import dotted
+from codes.importer.index_data import printed_code
+from codes.importer.index_xml import DISEASES, DRUGS, EXTERNAL_CAUSES, NEOPLASMS
+from codes.index_lookup import nearest_with_part
+from codes.index_search import CONNECTORS, Hit, PartTerms, index_terms_for
+from codes.models import Release
+from codes.search_terms import QUERY_STOPWORDS, Reading, readings, terms_words
+from codes.validation import successors_of
+from codes.word_index import Word, WordIndex, stem, tokens, word_index_for
+
+# Codes of these chapters are for pregnancy (O), the perinatal period (P) and congenital
+# anomalies (Q): put after the others unless the query says one of these words.
+SCOPED_CHAPTERS = {
+    "O": {"pregnancy", "pregnant", "obstetric", "maternal", "antepartum", "postpartum",
+          "puerperal", "puerperium", "gestational", "gestation", "labor", "labour",
+          "delivery", "trimester", "abortion", "miscarriage", "ectopic", "preeclampsia",
+          "eclampsia", "placenta", "placental", "prenatal", "childbirth"},
+    "P": {"newborn", "neonatal", "neonate", "perinatal", "fetus", "fetal", "birth", "infant",
+          "preterm", "premature", "prematurity"},
+    "Q": {"congenital", "anomaly", "malformation", "deformity", "syndrome", "hereditary",
+          "familial", "cleft", "trisomy", "down"},
+}  # fmt: skip
+SCOPE_PENALTY = 15.0
+# The same word for a place of the body, as a noun and as an adjective.
+ANATOMY = [
+    {"kidney", "renal"}, {"lung", "pulmonary"}, {"liver", "hepatic"}, {"heart", "cardiac"},
+    {"brain", "cerebral"}, {"stomach", "gastric"}, {"eye", "ocular"}, {"skin", "cutaneous"},
+    {"bone", "osseous"}, {"nose", "nasal"}, {"mouth", "oral"}, {"tooth", "dental"},
+    {"bowel", "intestine", "intestinal"}, {"vein", "venous"}, {"artery", "arterial"},
+    {"chest", "thoracic"}, {"breast", "mammary"}, {"womb", "uterus", "uterine"},
+    {"testicle", "testis", "testicular"}, {"ovary", "ovarian"}, {"prostate", "prostatic"},
+    {"spine", "spinal", "vertebral"}, {"muscle", "muscular"}, {"joint", "articular"},
+    {"bladder", "vesical"}, {"belly", "abdomen", "abdominal"}, {"throat", "pharynx"},
+    {"voice", "vocal"}, {"ear", "aural"}, {"blood", "hematic"}, {"urinary", "urine"},
+    {"fecal", "feces"}, {"pancreas", "pancreatic"}, {"esophagus", "esophageal"},
+    {"rectum", "rectal"}, {"anus", "anal"}, {"duodenum", "duodenal"},
+    {"bronchus", "bronchial"}, {"larynx", "laryngeal"}, {"tonsil", "tonsillar"},
+    {"skull", "cranial"}, {"rib", "costal"}, {"colon", "colonic"}, {"thyroid", "thyroidal"},
+]  # fmt: skip
+_SAME_PLACE = {word: group for group in ANATOMY for word in group}
+# Drug table: the column a query's words choose (columns 2.. of the table, from 0 here).
+ACCIDENTAL, SELF_HARM, ASSAULT, UNDETERMINED, ADVERSE, UNDERDOSING = range(6)
+DRUG_INTENT = {
+    "poisoning": ACCIDENTAL, "poisoned": ACCIDENTAL, "overdose": ACCIDENTAL,
+    "toxicity": ACCIDENTAL, "toxic": ACCIDENTAL, "ingestion": ACCIDENTAL,
+    "accidental": ACCIDENTAL, "intoxication": ACCIDENTAL,
+    "intentional": SELF_HARM, "suicide": SELF_HARM, "suicidal": SELF_HARM, "harm": SELF_HARM,
+    "assault": ASSAULT, "homicide": ASSAULT, "undetermined": UNDETERMINED,
+    "adverse": ADVERSE, "side": ADVERSE, "reaction": ADVERSE, "underdosing": UNDERDOSING,
+    "underdose": UNDERDOSING, "underdosed": UNDERDOSING,
+}  # fmt: skip
+DRUG_WORDS = {"effect", "effects", "of", "by", "self", "from", "drug", "medication", "due"}
+# Neoplasm Table: the column a behaviour word chooses (from 0: malignant primary ...).
+PRIMARY, SECONDARY, IN_SITU, BENIGN, UNCERTAIN, UNSPECIFIED = range(6)
+BEHAVIOUR = {
+    "cancer": PRIMARY, "carcinoma": PRIMARY, "malignant": PRIMARY, "malignancy": PRIMARY,
+    "primary": PRIMARY, "sarcoma": PRIMARY, "adenocarcinoma": PRIMARY,
+    "secondary": SECONDARY, "metastatic": SECONDARY, "metastasis": SECONDARY,
+    "metastases": SECONDARY, "situ": IN_SITU, "benign": BENIGN, "uncertain": UNCERTAIN,
+    "tumor": UNSPECIFIED, "tumour": UNSPECIFIED, "neoplasm": UNSPECIFIED, "growth": UNSPECIFIED,
+    "mass": UNSPECIFIED,
+}  # fmt: skip
+NEOPLASM_IMPLIED = frozenset({"neoplasm", "neoplast"})  # the table's main term, as stems
+NEOPLASM_WORDS = {"in", "of", "the", "neoplasm", "neoplastic", "tumor", "tumour", "cancer"}
+# How much of each source is ranked (the rest are far down the list anyway).
+HITS_PER_PART = 60
+COMPLETIONS = 8  # words an unfinished last word may become
+TITLE_MATCHES = 300
+# Costs: each word left unsaid costs more than any other difference.
+WORD = 10.0
+TITLE_BASE = 4.0
+TABLE_BASE = 0.5
+READING_COST = 0.5  # a reading by the curated terms, after the query as typed
+DRUG_UNSAID_COST = 3.0  # a substance found without "poisoning", "overdose"...: after the Index
+STEM_ONLY_COST = 0.3  # a word found only by its stem ("falls" for "fall"), after one as typed
+DROPPED_WORD_COST = 20.0  # nothing has every word: each word left out costs more than any other
+
+
+@dataclass
+class Found:
+    """The codes a search found, best first, with the reason each was found."""
+
+    codes: list[str]  # undotted, ranked
+    reasons: dict[str, str]  # code -> why
+    index_from: dict[str, Release] = field(default_factory=dict)  # part -> whose Index was read
+    corrected: list[tuple[str, str]] = field(default_factory=list)  # (typed, read as)
+
+    @property
+    def borrowed(self) -> list[tuple[str, Release]]:
+        return sorted(self.index_from.items())
+
+
+@dataclass
+class _Candidate:
+    cost: float
+    reason: str
+
+
+class _Ranking:
+    def __init__(self, codeset: CodeSet) -> None:
+        self.codeset = codeset
+        self.found: dict[str, _Candidate] = {}
+
+    def add(self, code: str, cost: float, reason: str) -> None:
+        known = self.found.get(code)
+        if known is None or cost < known.cost:
+            self.found[code] = _Candidate(cost, reason)
+
+    def ranked(self, scope: set[str]) -> list[str]:
+        def key(code: str) -> tuple:
+            cost = self.found[code].cost
+            scoped = SCOPED_CHAPTERS.get(code[0])
+            if scoped is not None and scoped.isdisjoint(scope):
+                cost += SCOPE_PENALTY
+            entry = self.codeset.get(code)
+            return cost, entry.sequence if entry else 0
+
+        return sorted(self.found, key=key)
+
+
+def find(
+    release: Release,
+    query: str,
+    published: Sequence[Release],
+    *,
+    typing: bool = False,
+) -> Found:
+    """The codes of the release the words lead to. `typing`: the last word may be unfinished
+    (autocomplete)."""
+    codeset = codeset_for(release)
+    titles = word_index_for(release)
+    parts = index_parts(release, published)
+    words = [t for t in tokens(query) if t not in QUERY_STOPWORDS][:8]
+    if not words:
+        return Found([], {})
+    typed_as = []
+    if typing and not _starts_a_word(words[-1], titles, parts):
+        # "pnue": nothing starts so; the closest start of a word does ("pneu").
+        closest = _closest_start(words[-1], titles, parts)
+        if closest:
+            typed_as = [(words[-1], f"{closest}…")]
+            words = [*words[:-1], closest]
+    found = _search(words, typing, codeset, titles, parts, release)
+    if typed_as and found.codes:
+        found.corrected = typed_as
+        note = f"spelling corrected: {typed_as[0][0]} → {typed_as[0][1]}"
+        found.reasons = {code: f"{note}; {why}" for code, why in found.reasons.items()}
+    if found.codes:
+        return found
+    corrected = _corrected(words, typing, titles, parts)
+    if corrected != words:
+        again = _search(corrected, typing, codeset, titles, parts, release)
+        if again.codes:
+            again.corrected = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
+            note = "spelling corrected: " + ", ".join(f"{a} → {b}" for a, b in again.corrected)
+            again.reasons = {code: f"{note}; {why}" for code, why in again.reasons.items()}
+            return again
+        words = corrected
+    return _without_a_word(words, typing, codeset, titles, parts, release) or found
+
+
+def _without_a_word(words, typing, codeset, titles, parts, release) -> Found | None:
+    """Nothing has every word: what has all but one, each word left out in turn; failing
+    that, all but two. Each word left out costs more than anything else, so these come after
+    anything that has them all."""
+    for dropped in (1, 2):
+        if len(words) <= dropped:
+            return None
+        ranking = _Ranking(codeset)
+        for left_out in itertools.combinations(range(len(words)), dropped):
+            kept = [w for i, w in enumerate(words) if i not in left_out]
+            unfinished = typing and len(words) - 1 not in left_out
+            found = _search(kept, unfinished, codeset, titles, parts, release)
+            missing = " and ".join(f"“{words[i]}”" for i in left_out)
+            noun = "word" if dropped == 1 else "words"
+            for position, code in enumerate(found.codes[:50]):
+                reason = f"without the {noun} {missing}: {found.reasons[code]}"
+                ranking.add(code, dropped * DROPPED_WORD_COST + position * 0.01, reason)
+        if ranking.found:
+            codes = ranking.ranked(set(words))
+            return Found(
+                codes,
+                {code: ranking.found[code].reason for code in codes},
+                {part: lender for part, (_, lender) in parts.items()},
+            )
+    return None
+
+
+def _search(
+    words: list[str],
+    typing: bool,
+    codeset: CodeSet,
+    titles: WordIndex,
+    parts: dict[str, tuple[PartTerms, Release]],
+    release: Release,
+) -> Found:
+    ranking = _Ranking(codeset)
+    read = readings(words)
+    corrected = _corrections(words, typing, titles, parts)
+    if corrected != words:
+        # A word no title or Index has is read as typed and as the closest word they have.
+        note = "spelling corrected: " + ", ".join(
+            f"{a} → {b}" for a, b in zip(words, corrected, strict=True) if a != b
+        )
+        read += [
+            Reading(r.words, "; ".join(x for x in (note, r.reason) if x), r.whole)
+            for r in readings(corrected)
+        ]
+    known = _known_stems(titles, parts)
+    # Unfinished words: the last one as it is typed, and any other that is no word but the
+    # start of some ("fract fem").
+    completions = {
+        word: _completions(word, titles, parts)
+        for position, word in enumerate(words)
+        if (typing and position == len(words) - 1)
+        or (len(word) >= 3 and not _is_word(word, titles, parts))
+    }
+    # A query that is a curated term is what the term means ("pink eye": conjunctivitis),
+    # unless it is a main term of the Index itself ("indigestion"); one with a curated term
+    # among other words is first what it says.
+    whole = any(reading.whole for reading in read) and not _names_a_main_term(
+        _words(words, known), parts
+    )
+    for number, reading in enumerate(read):
+        typed_first = number == 0 and not whole
+        extra_cost = 0.0 if (reading.whole and whole) or typed_first else READING_COST
+        reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
+        _from_index(reading, completions, ranking, parts, release, extra_cost)
+        _from_tables(reading, ranking, parts, release, extra_cost)
+        _from_titles(reading, typing, ranking, titles, codeset, extra_cost)
+    scope = set(words)
+    codes = ranking.ranked(scope)
+    reasons = {code: ranking.found[code].reason for code in codes}
+    spelled = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
+    return Found(
+        codes,
+        reasons,
+        {part: lender for part, (_, lender) in parts.items()},
+        # Said when the best result was found by the corrected spelling.
+        spelled if codes and reasons[codes[0]].startswith("spelling corrected") else [],
+    )
+
+
+def index_parts(
+    release: Release, published: Sequence[Release]
+) -> dict[str, tuple[PartTerms, Release]]:
+    """part -> its terms and the release whose Index they are: the release's own, else the
+    nearest published release's that has the part."""
+    found = {}
+    for part in (DISEASES, EXTERNAL_CAUSES, DRUGS, NEOPLASMS):
+        lender = release if release.index_id and part in release.index.report else None
+        lender = lender or nearest_with_part(release, part, published)
+        if lender is not None:
+            found[part] = (index_terms_for(lender.index)[part], lender)
+    return found
+
+
+def _stems(word: str) -> frozenset[str]:
+    """A word's stems: its own, its synonyms as a place of the body, and the noun of an
+    adjective that ends in "al" or "ar" (pleural: pleura; developmental: development)."""
+    if "|" in word:  # an adjective with its noun, as _words spells it
+        return frozenset().union(*(_stems(w) for w in word.split("|")))
+    return frozenset(stem(w) for w in _SAME_PLACE.get(word, {word}))
+
+
+def _names_a_main_term(words: list[str], parts) -> bool:
+    """Whether the words, as typed, are exactly a main term of the Index."""
+    query = [_stems(w) for w in words if w not in CONNECTORS]
+    typed = {w.split("|")[0] for w in words if w not in CONNECTORS}
+    for part in (DISEASES, EXTERNAL_CAUSES):
+        if part not in parts or not query:
+            continue
+        terms = parts[part][0]
+        for hit in terms.match(query, coded=False)[:5]:
+            if hit.extra or hit.level:
+                break
+            if typed <= set(tokens(terms.names[hit.term])):
+                return True
+    return False
+
+
+def _known_stems(titles: WordIndex, parts) -> "callable":
+    def known(key: str) -> bool:
+        return key in titles.title_stems or any(
+            key in terms.postings for terms, _ in parts.values()
+        )
+
+    return known
+
+
+def _words(words: Sequence[str], known) -> list[str]:
+    """The words of a reading, an adjective in "al"/"ar" spelt with its noun when the
+    classification knows the noun ("pleural|pleura")."""
+    spelt = []
+    for word in words:
+        nouns = []
+        if len(word) > 5 and word.endswith(("al", "ar")):
+            nouns = [n for n in (word[:-1], word[:-2]) if known(stem(n)) and stem(n) != stem(word)]
+        spelt.append("|".join([word, *nouns]) if nouns else word)
+    return spelt
+
+
+def _query_words(reading: Reading, completions: dict[str, list[str]]) -> list[frozenset[str]]:
+    """Each word of a reading as the stems it may be; an unfinished word (`completions`: the
+    words it may become) as theirs too."""
+    found = []
+    for word in reading.words:
+        if word in CONNECTORS:
+            continue
+        stems = _stems(word)
+        more = completions.get(word.split("|")[0])
+        if more:
+            stems = stems | frozenset(stem(w) for w in more)
+        found.append(stems)
+    return found
+
+
+def _completions(start: str, titles: WordIndex, parts) -> list[str]:
+    """The words an unfinished word may become, the most used in titles first, a few only:
+    "pneu" is first of all pneumonia, not pneumococcemia."""
+    words = set(_starting(titles.vocabulary, start))
+    for terms, _ in parts.values():
+        words.update(_starting(terms.vocabulary, start))
+    ranked = sorted(words, key=lambda w: (-len(titles.title_words.get(w, ())), len(w), w))
+    return ranked[:COMPLETIONS]
+
+
+def _starting(vocabulary: Sequence[str], prefix: str) -> Sequence[str]:
+    start = bisect.bisect_left(vocabulary, prefix)
+    end = bisect.bisect_left(vocabulary, prefix + "\x7f", start)
+    return vocabulary[start:end]
+
+
+def _label(part: str, lender: Release, release: Release, path: str) -> str:
+    where = {DISEASES: "Index", EXTERNAL_CAUSES: "External Cause Index"}.get(part, part)
+    if lender.pk != release.pk:
+        where += f" ({lender.label}, mapped to {release.label})"
+    return f"{where}: {path}"
+
+
+def _from_index(reading, completions, ranking, parts, release, extra_cost) -> None:
+    for part in (DISEASES, EXTERNAL_CAUSES):
+        if part not in parts:
+            continue
+        terms, lender = parts[part]
+        words = _query_words(reading, completions)
+        if not words:
+            continue
+        typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
+        for hit in terms.match(words)[:HITS_PER_PART]:
+            path = terms.path_names(hit.term)
+            if hit.via:
+                path += f" → {hit.via} {terms.path_names(hit.target)}"
+            reason = _label(part, lender, release, path)
+            if reading.reason:
+                reason = f"{reading.reason}; {reason}"
+            written = set(tokens(path))
+            stem_only = sum(1 for word in typed if word not in written)
+            cost = (
+                WORD * hit.extra
+                + 0.5 * hit.level
+                + extra_cost
+                + _first_form(terms, hit, words)
+                + STEM_ONLY_COST * stem_only
+            )
+            _add_printed(ranking, hit.code, cost, reason)
+
+
+def _first_form(terms: PartTerms, hit: Hit, words: list[frozenset[str]]) -> float:
+    """A term found by its first name ("Hypertension" of "Hypertension, hypertensive") before
+    one found by a later one ("disease" of "Blood-forming organs, disease")."""
+    forms = terms.forms[hit.term]
+    if not forms:
+        return 0.0
+    said = frozenset().union(*words)
+    return 0.0 if said.intersection(forms[0]) else 1.0
+
+
+def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> None:
+    """The codes an Index code stands for in the release: itself, or its default then itself
+    (a header), or what replaced it."""
+    parsed = printed_code(printed)
+    if parsed is None:
+        return
+    code = parsed[0]
+    codeset = ranking.codeset
+    if code not in codeset:
+        successors = [s.code for s in successors_of(code, codeset)]
+        if not successors:
+            return
+        reason = f"{reason} ({dotted(code)} is not in the release: its successor)"
+        for position, successor in enumerate(successors[:5]):
+            _add_code(ranking, successor, cost + 0.01 * position, reason)
+        return
+    _add_code(ranking, code, cost, reason)
+
+
+def _add_code(ranking: _Ranking, code: str, cost: float, reason: str) -> None:
+    entry = ranking.codeset.get(code)
+    if entry is None:
+        return
+    if entry.is_billable:
+        ranking.add(code, cost, reason)
+        return
+    default = default_of(code, ranking.codeset)
+    if default is not None:
+        ranking.add(default, cost, f"{reason} (the default of {dotted(code)})")
+    ranking.add(code, cost + 0.1, reason)
+
+
+def default_of(header: str, codeset: CodeSet) -> str | None:
+    """The code a coder takes for a header when nothing more is said: its 7th character "A"
+    (initial encounter; with placeholder X), else its member titled like it or unspecified
+    (".9"), else its first; followed down to a billable code."""
+    code = header
+    for _ in range(8):
+        entry = codeset.get(code)
+        if entry is None:
+            return None
+        if entry.is_billable:
+            return code
+        children = codeset.children.get(code, [])
+        if not children:
+            return None
+        seventh = [c for c in children if len(c) == 7 and c[:6] == code.ljust(6, "X")]
+        if seventh:
+            return next((c for c in seventh if c.endswith("A")), seventh[0])
+        title = entry.title.casefold()
+        scores = {child: _default_score(child, title, codeset) for child in children}
+        code = min(children, key=lambda child: (-scores[child], children.index(child)))
+    return None
+
+
+def _default_score(child: str, header_title: str, codeset: CodeSet) -> float:
+    """How likely a member is its header's default, the higher the likelier: one that has
+    every word of the header's title (a form of it, not another condition: G20 Parkinson's
+    disease is G20.A, not G20.C Parkinsonism, unspecified) and adds "unspecified", "without"
+    or "uncomplicated" (J45.909 ... uncomplicated, not J45.901 ... with exacerbation);
+    ".9" breaks ties."""
+    title = codeset.entries[child].title.casefold()
+    if title == header_title:
+        return 10.0
+    if title == f"{header_title}, unspecified":
+        return 9.0
+    header_words = tokens(header_title)
+    words = tokens(title)
+    added = list(words)
+    for word in header_words:
+        if word in added:
+            added.remove(word)
+    score = 4.0 if len(added) == len(words) - len(header_words) else 0.0
+    if "unspecified" in added:
+        score += 2
+    if {"without", "uncomplicated", "not"} & set(added):
+        score += 1
+    if "with" in added:
+        score -= 1
+    if child.endswith("9"):
+        score += 0.5
+    return score
+
+
+def _from_tables(reading, ranking, parts, release, extra_cost) -> None:
+    words = [w.split("|")[0] for w in reading.words]
+    intent = [DRUG_INTENT[w] for w in words if w in DRUG_INTENT]
+    if DRUGS in parts:
+        # Intent not stated: the guidelines code an accidental poisoning ("bee sting").
+        rest = [w for w in reading.words if w.split("|")[0] not in DRUG_INTENT]
+        rest = [w for w in rest if w not in DRUG_WORDS]
+        column = ADVERSE if ADVERSE in intent else intent[0] if intent else ACCIDENTAL
+        if UNDERDOSING in intent:
+            column = UNDERDOSING
+        cost = extra_cost if intent else extra_cost + DRUG_UNSAID_COST
+        _table(ranking, parts[DRUGS], rest, column, release, reading, cost)
+    behaviour = [BEHAVIOUR[w] for w in words if w in BEHAVIOUR]
+    if NEOPLASMS in parts and behaviour:
+        column = min(behaviour)  # "secondary cancer": secondary wins over the primary "cancer"
+        if SECONDARY in behaviour:
+            column = SECONDARY
+        elif IN_SITU in behaviour:
+            column = IN_SITU
+        elif BENIGN in behaviour:
+            column = BENIGN
+        rest = [w for w in reading.words if w.split("|")[0] not in BEHAVIOUR]
+        rest = [w for w in rest if w not in NEOPLASM_WORDS]
+        _table(ranking, parts[NEOPLASMS], rest, column, release, reading, extra_cost)
+
+
+def _table(ranking, part_and_lender, rest, column, release, reading, extra_cost):
+    terms, lender = part_and_lender
+    words = [_stems(w) for w in rest if w not in CONNECTORS]
+    if not words:
+        return
+    implied = NEOPLASM_IMPLIED if terms.part == NEOPLASMS else frozenset()
+    for hit in terms.match(words, coded=False, implied=implied)[:HITS_PER_PART]:
+        row = hit.term
+        if not _cell(terms, row, column):
+            # "colon, see also Neoplasm, intestine, large": a row without the column's code
+            # sends the coder to a row that has it.
+            row = next(
+                (
+                    t[1]
+                    for t in (terms.see[row], terms.see_also[row])
+                    if t and _cell(terms, t[1], column)
+                ),
+                0,
+            )
+            if not row:
+                continue
+        printed = _cell(terms, row, column)
+        path = terms.path_names(hit.term)
+        if row != hit.term:
+            path += f" → see also {terms.path_names(row)}"
+        reason = _label(terms.part, lender, release, path)
+        reason = f"{reason} ({_column_name(terms.part, column)})"
+        if reading.reason:
+            reason = f"{reading.reason}; {reason}"
+        cost = TABLE_BASE + WORD * hit.extra + 0.5 * hit.level + extra_cost
+        _add_printed(ranking, printed, cost, reason)
+
+
+def _cell(terms: PartTerms, row: int, column: int) -> str:
+    cells = terms.cells[row]
+    return cells[column] if column < len(cells) and cells[column].strip("-") else ""
+
+
+def _column_name(part: str, column: int) -> str:
+    if part == DRUGS:
+        return ["poisoning, accidental", "poisoning, intentional self-harm", "poisoning, assault",
+                "poisoning, undetermined", "adverse effect", "underdosing"][column]  # fmt: skip
+    return ["malignant primary", "malignant secondary", "ca in situ", "benign",
+            "uncertain behavior", "unspecified behavior"][column]  # fmt: skip
+
+
+def _from_titles(reading, typing, ranking, titles: WordIndex, codeset, extra_cost) -> None:
+    words = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
+    if not words:
+        return
+    query = [
+        Word(w, prefix=typing and not reading.reason and i == len(words) - 1)
+        for i, w in enumerate(words)
+    ]
+    match = titles.match(query)
+    said = frozenset().union(*(_stems(w) for w in words))
+    for tier, positions in enumerate(
+        (
+            sorted(match.typed_in_title),
+            sorted(match.stems_in_title - match.typed_in_title),
+            sorted(match.anywhere - match.stems_in_title),
+        )
+    ):
+        for position in positions[:TITLE_MATCHES]:
+            code = titles.codes[position]
+            entry = codeset.get(code)
+            if entry is None:
+                continue
+            title_words = {stem(w) for w in tokens(entry.title) if w not in CONNECTORS}
+            extra = len(title_words - said)
+            where = "title" if tier < 2 else "inclusion term"
+            reason = f"{where} words: {', '.join(words)}"
+            if reading.reason:
+                reason = f"{reading.reason}; {reason}"
+            cost = TITLE_BASE + WORD * extra + 2 * tier + extra_cost
+            if entry.is_billable:
+                ranking.add(code, cost, reason)
+            else:
+                _add_code(ranking, code, cost, reason)
+
+
+def _corrected(words, typing, titles: WordIndex, parts) -> list[str]:
+    """Each word no title or Index knows, replaced by the closest title word."""
+    corrected = []
+    for position, word in enumerate(words):
+        if typing and position == len(words) - 1:
+            corrected.append(word)
+            continue
+        corrected.append(titles.corrected(word))
+    return corrected
+
+
+def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:
+    """The words, each one no title, inclusion term, Index term or curated term has (and long
+    enough to be a misspelling rather than an abbreviation) replaced by the closest title
+    word."""
+    corrected = []
+    for position, word in enumerate(words):
+        unfinished = typing and position == len(words) - 1
+        if unfinished or len(word) < 5 or word.isdigit() or _is_known(word, titles, parts):
+            corrected.append(word)
+        else:
+            corrected.append(titles.corrected(word))
+    return corrected
+
+
+def _starts_a_word(start: str, titles: WordIndex, parts) -> bool:
+    return bool(_starting(titles.vocabulary, start)) or any(
+        _starting(terms.vocabulary, start) for terms, _ in parts.values()
+    )
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _closest_start(start: str, titles: WordIndex, parts) -> str:
+    """The start of a word one slip away from what was typed (a letter left out, added,
+    changed, or two swapped), the one that starts the most title words; "" for none."""
+    if len(start) < 3:
+        return ""
+    edits = {start[:i] + start[i + 1 :] for i in range(len(start))}
+    edits |= {start[:i] + start[i + 1] + start[i] + start[i + 2 :] for i in range(len(start) - 1)}
+    edits |= {start[:i] + c + start[i + 1 :] for i in range(len(start)) for c in _LETTERS}
+    edits |= {start[:i] + c + start[i:] for i in range(len(start) + 1) for c in _LETTERS}
+    edits.discard(start)
+    counted = [
+        (len(_starting(titles.vocabulary, edit)), edit)
+        for edit in edits
+        if len(edit) >= 3 and _starts_a_word(edit, titles, parts)
+    ]
+    return max(counted)[1] if counted else ""
+
+
+def _is_word(word: str, titles: WordIndex, parts) -> bool:
+    """A word of the titles, the inclusion terms, the Index or the curated terms."""
+    if _starting(titles.vocabulary, word)[:1] == [word] or any(
+        _starting(terms.vocabulary, word)[:1] == [word] for terms, _ in parts.values()
+    ):
+        return True
+    return word in terms_words()
+
+
+def _is_known(word: str, titles: WordIndex, parts) -> bool:
+    """A word, or the start of one ("fract"): not a misspelling."""
+    return _is_word(word, titles, parts) or _starts_a_word(word, titles, parts)
+
+
+def find_terms(index, query: str, part: str | None) -> list[tuple[str, int]]:
+    """(part, id) of the terms of an Index the words lead to, ranked as find() ranks the
+    Index: by the words of their paths left unsaid, main terms first; the curated
+    abbreviations and lay terms read as find() reads them."""
+    words = [t for t in tokens(query) if t not in QUERY_STOPWORDS][:8]
+    parts = index_terms_for(index)
+    wanted = [p for p in (DISEASES, EXTERNAL_CAUSES, DRUGS, NEOPLASMS) if p in parts]
+    if part is not None:
+        wanted = [p for p in wanted if p == part]
+    costs: dict[tuple[str, int], float] = {}
+    for number, reading in enumerate(readings(words)):
+        said = [_stems(w) for w in reading.words if w not in CONNECTORS]
+        if not said:
+            continue
+        for order, name in enumerate(wanted):
+            for hit in parts[name].match(said, coded=False)[:200]:
+                cost = WORD * hit.extra + 0.5 * hit.level + (READING_COST if number else 0)
+                key = (name, hit.term)
+                costs[key] = min(costs.get(key, cost), cost + 0.01 * order)
+    return sorted(costs, key=lambda key: (costs[key], key[1]))

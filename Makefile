@@ -38,9 +38,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The import benchmark, then the serving benchmark (needs wrk: apt-get install wrk).
-bench: $(STAMP)
+# The import benchmark, the search relevance benchmark, then the serving benchmark (needs wrk:
+# apt-get install wrk).
+bench: data
 	$(BIN)/python bench/import_release.py
+	$(BIN)/python bench/search_relevance.py
 	$(BIN)/python bench/serve.py
 
 clean:

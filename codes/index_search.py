@@ -32,6 +32,19 @@ CONNECTORS = frozenset({
     "condition", "conditions", "associated", "involving", "than", "without",
 })  # fmt: skip
 _HYPHENATED_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# Words that put a term in a narrower setting (a pathological fracture, a newborn's
+# infection, a family history): one left unsaid counts for more than another word, so that
+# "ankle fracture" is first the traumatic one.
+QUALIFYING = frozenset(
+    stem(word)
+    for word in (
+        "pathological", "pathologic", "nontraumatic", "stress", "congenital", "newborn",
+        "neonatal", "perinatal", "fetal", "fetus", "maternal", "pregnancy", "puerperal",
+        "puerperium", "obstetric", "postprocedural", "postoperative", "intraoperative",
+        "family",
+    )
+)  # fmt: skip
+QUALIFYING_WEIGHT = 1.5
 # Indexes whose terms a process keeps (each release's own, and those lent to others).
 CACHED_INDEXES = 6
 
@@ -41,7 +54,7 @@ class Hit:
     """A term a query reached: how well, and what it names."""
 
     term: int  # its sequence in the part
-    extra: int  # essential words of its path the query did not say
+    extra: float  # essential words of its path the query did not say (QUALIFYING count more)
     level: int
     code: str  # as printed: the term's own, its see target's, or the nearest one above it
     via: str  # "" (its own code), "see" or "see also" (the term it names)
@@ -130,11 +143,15 @@ class PartTerms:
             return True
         return any(not stems.isdisjoint(form) for form in self.forms[term])
 
-    def _extra(self, term: int, said: frozenset[str]) -> int:
+    def _extra(self, term: int, said: frozenset[str]) -> float:
         """Essential words of the term's best-matching form that the query did not say."""
         return min(
             (
-                sum(1 for word in form if word not in said and word not in CONNECTORS)
+                sum(
+                    QUALIFYING_WEIGHT if word in QUALIFYING else 1
+                    for word in form
+                    if word not in said and word not in CONNECTORS
+                )
                 for form in self.forms[term]
             ),
             default=0,
@@ -153,12 +170,30 @@ class PartTerms:
 
     def _code(self, term: int) -> tuple[str, str, int]:
         """The term's code; without one, the code of the term its see names, else of the term
-        its see also names ("Tendinitis, see also Enthesopathy": M77.9)."""
+        its see also names ("Tendinitis, see also Enthesopathy": M77.9), followed through a
+        few such references ("Fracture, hip, see Fracture, femur, neck, see ... upper end")."""
         if self.codes[term]:
             return self.codes[term], "", term
-        for via, target in (("see", self.see[term]), ("see also", self.see_also[term])):
-            if target is not None and self.codes[target[1]]:
-                return self.codes[target[1]], via, target[1]
+        seen = {term}
+        current = term
+        via = ""
+        for _ in range(4):
+            targets = [
+                (kind, target[1])
+                for kind, target in (
+                    ("see", self.see[current]),
+                    ("see also", self.see_also[current]),
+                )
+                if target is not None and target[1] not in seen
+            ]
+            if not targets:
+                break
+            via = via or targets[0][0]
+            for _kind, target in targets:
+                if self.codes[target]:
+                    return self.codes[target], via, target
+            current = targets[0][1]
+            seen.add(current)
         return "", "", term
 
 
@@ -191,7 +226,7 @@ def _same_root(a: str, b: str) -> bool:
         if x != y:
             break
         shared += 1
-    return shared >= min(4, len(a), len(b))
+    return shared >= 3 and shared >= min(4, len(a) - 2, len(b) - 2)
 
 
 def _build(index: ReleaseIndex, part: str) -> PartTerms:

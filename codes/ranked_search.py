@@ -34,7 +34,14 @@ from codes.icd10 import dotted
 from codes.importer.index_data import printed_code
 from codes.importer.index_xml import DISEASES, DRUGS, EXTERNAL_CAUSES, NEOPLASMS
 from codes.index_lookup import nearest_with_part
-from codes.index_search import CONNECTORS, Hit, PartTerms, index_terms_for
+from codes.index_search import (
+    CONNECTORS,
+    QUALIFYING,
+    QUALIFYING_WEIGHT,
+    Hit,
+    PartTerms,
+    index_terms_for,
+)
 from codes.models import Release
 from codes.search_terms import QUERY_STOPWORDS, Reading, readings, terms_words
 from codes.validation import successors_of
@@ -102,9 +109,14 @@ TITLE_MATCHES = 300
 WORD = 10.0
 TITLE_BASE = 4.0
 TABLE_BASE = 0.5
+# Connectors a query means: "shingles without complication" is not "with complication".
+SAID_CONNECTORS = frozenset({"without"})
 READING_COST = 0.5  # a reading by the curated terms, after the query as typed
 DRUG_UNSAID_COST = 3.0  # a substance found without "poisoning", "overdose"...: after the Index
-STEM_ONLY_COST = 0.3  # a word found only by its stem ("falls" for "fall"), after one as typed
+STEM_ONLY_COST = 0.7  # a word found only by its stem ("falls" for "fall"), after one as typed
+# An external cause is never coded first: of two Index entries as good, the condition's first
+# ("electric shock": T75.4 before W86.8), unless the condition's is only found by a stem.
+EXTERNAL_CAUSE_COST = 0.6
 DROPPED_WORD_COST = 20.0  # nothing has every word: each word left out costs more than any other
 
 
@@ -179,7 +191,7 @@ def find(
         found.reasons = {code: f"{note}; {why}" for code, why in found.reasons.items()}
     if found.codes:
         return found
-    corrected = _corrected(words, typing, titles, parts)
+    corrected = _corrections(words, typing, titles, parts)
     if corrected != words:
         again = _search(corrected, typing, codeset, titles, parts, release)
         if again.codes:
@@ -245,7 +257,7 @@ def _search(
         word: _completions(word, titles, parts)
         for position, word in enumerate(words)
         if (typing and position == len(words) - 1)
-        or (len(word) >= 3 and not _is_word(word, titles, parts))
+        or (len(word) >= 3 and not _is_word(word, titles, parts, curated=False))
     }
     # A query that is a curated term is what the term means ("pink eye": conjunctivitis),
     # unless it is a main term of the Index itself ("indigestion"); one with a curated term
@@ -337,7 +349,7 @@ def _query_words(reading: Reading, completions: dict[str, list[str]]) -> list[fr
     words it may become) as theirs too."""
     found = []
     for word in reading.words:
-        if word in CONNECTORS:
+        if word in CONNECTORS and word not in SAID_CONNECTORS:
             continue
         stems = _stems(word)
         more = completions.get(word.split("|")[0])
@@ -394,6 +406,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
                 + extra_cost
                 + _first_form(terms, hit, words)
                 + STEM_ONLY_COST * stem_only
+                + (EXTERNAL_CAUSE_COST if part == EXTERNAL_CAUSES else 0.0)
             )
             _add_printed(ranking, hit.code, cost, reason)
 
@@ -587,7 +600,7 @@ def _from_titles(reading, typing, ranking, titles: WordIndex, codeset, extra_cos
             if entry is None:
                 continue
             title_words = {stem(w) for w in tokens(entry.title) if w not in CONNECTORS}
-            extra = len(title_words - said)
+            extra = sum(QUALIFYING_WEIGHT if w in QUALIFYING else 1 for w in title_words - said)
             where = "title" if tier < 2 else "inclusion term"
             reason = f"{where} words: {', '.join(words)}"
             if reading.reason:
@@ -597,17 +610,6 @@ def _from_titles(reading, typing, ranking, titles: WordIndex, codeset, extra_cos
                 ranking.add(code, cost, reason)
             else:
                 _add_code(ranking, code, cost, reason)
-
-
-def _corrected(words, typing, titles: WordIndex, parts) -> list[str]:
-    """Each word no title or Index knows, replaced by the closest title word."""
-    corrected = []
-    for position, word in enumerate(words):
-        if typing and position == len(words) - 1:
-            corrected.append(word)
-            continue
-        corrected.append(titles.corrected(word))
-    return corrected
 
 
 def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:
@@ -651,13 +653,13 @@ def _closest_start(start: str, titles: WordIndex, parts) -> str:
     return max(counted)[1] if counted else ""
 
 
-def _is_word(word: str, titles: WordIndex, parts) -> bool:
-    """A word of the titles, the inclusion terms, the Index or the curated terms."""
+def _is_word(word: str, titles: WordIndex, parts, *, curated: bool = True) -> bool:
+    """A word of the titles, the inclusion terms, the Index (or the curated terms)."""
     if _starting(titles.vocabulary, word)[:1] == [word] or any(
         _starting(terms.vocabulary, word)[:1] == [word] for terms, _ in parts.values()
     ):
         return True
-    return word in terms_words()
+    return curated and word in terms_words()
 
 
 def _is_known(word: str, titles: WordIndex, parts) -> bool:
@@ -685,3 +687,9 @@ def find_terms(index, query: str, part: str | None) -> list[tuple[str, int]]:
                 key = (name, hit.term)
                 costs[key] = min(costs.get(key, cost), cost + 0.01 * order)
     return sorted(costs, key=lambda key: (costs[key], key[1]))
+
+
+def is_known_word(release: Release, word: str, published: Sequence[Release]) -> bool:
+    """Whether a title, an inclusion term, the Index (or the one the release reads) or the
+    curated terms have the word: else it is taken for a misspelling."""
+    return _is_word(word, word_index_for(release), index_parts(release, published))

@@ -81,4 +81,4 @@ def test_a_second_alias_on_the_same_server_serves_the_reads():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "replica1 True ['FY2025', 'FY2026']"
+    assert result.stdout.strip() == "replica1 True ['FY2017', 'FY2025', 'FY2026']"

@@ -169,9 +169,8 @@ def main() -> None:
         rows = read_queries(path)
         kept = in_release(rows, args.release)
         if len(kept) < len(rows):
-            print(
-                f"{path.name}: {len(rows) - len(kept)} queries skipped, no code of theirs is in {args.release}"
-            )
+            skipped = len(rows) - len(kept)
+            print(f"{path.name}: {skipped} queries skipped, no code of theirs in {args.release}")
         results = run(kept, args.release, client)
         overall = scores(results)
         kinds = sorted({r["kind"] for r in results})

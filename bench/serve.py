@@ -16,6 +16,9 @@ bench/wrk_requests.lua picking a random request of each scenario's list for ever
   search page   GET /search/?q=<words>              one or two words of random real titles
   api detail    GET /api/v1/codes/<code>/?fy=2026   random real codes
   autocomplete  GET /api/v1/autocomplete/?q=<text>  starts of real codes and of title words
+  index page    GET /index/diseases/<L>/<term>/     random main terms of FY2017's Index (with
+                ?release=FY2017                     everything below them), and FY2017's code
+                /codes/<code>/?release=FY2017       pages (with their Index entries), half each
   validate 10k  POST /api/v1/validate/              10,000 codes: 9,000 billable, 1,000 not
 
 At each number of connections the bare view is read (for half the time of a row) before and
@@ -58,7 +61,7 @@ PYTHON = sys.executable
 WRK_SCRIPT = REPO / "bench" / "wrk_requests.lua"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 # Answers that are cached (codes.response_cache): measured warm, and cold (first visits).
-CACHED = ["code page", "search page", "api detail", "autocomplete"]
+CACHED = ["code page", "search page", "api detail", "autocomplete", "index page"]
 SCENARIOS = ["bare", *CACHED, "validate 10k"]  # warmed up before measuring
 WARM_CODES = 1_000  # codes whose answers are cached before measuring
 COLD_CODES = 4_000  # fresh codes for each number of connections
@@ -69,6 +72,7 @@ MIX = {
     "search page": 150,
     "api detail": 300,
     "autocomplete": 250,
+    "index page": 100,
     "validate 10k": 1,
 }
 TITLE_STOPWORDS = {"with", "without", "other", "unspecified", "specified", "and", "of", "the"}
@@ -77,6 +81,7 @@ TITLE_STOPWORDS = {"with", "without", "other", "unspecified", "specified", "and"
 TARGETS = {
     "code page": 0.50,  # share of the bare view's req/s at the same connections
     "api detail": 0.60,
+    "search page": 0.60,  # warm, with the Index terms in memory (issue #17)
     "autocomplete_p95_ms": 20,  # at 16 connections
     "validate_ms": 300,  # one request of 10,000 codes, p50 at 1 connection
     # "Worker memory flat": what a worker may grow over the second stretch of mixed requests,
@@ -157,17 +162,45 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
     body.write_text(json.dumps({"codes": batch, "fy": "2026"}))
 
     lines = {"bare": ["GET /health/"], "validate 10k": [f"POST /api/v1/validate/ {body}"]}
+    index_pages = index_lines(port, rng)
     lines.update(scenario_lines(sampled[:WARM_CODES], rng))
+    lines["index page"] = index_pages[: WARM_CODES // 2]
     for number, connections in enumerate(levels):
         start = WARM_CODES + number * COLD_CODES
         for name, content in scenario_lines(sampled[start : start + COLD_CODES], rng).items():
             lines[f"{name} cold@{connections}"] = content
+        first = WARM_CODES // 2 + number * (COLD_CODES // 2)
+        lines[f"index page cold@{connections}"] = index_pages[first : first + COLD_CODES // 2]
     lines["mixed"] = mixed_lines(lines, MIX, rng)
     files = {}
     for name, content in lines.items():
         files[name] = folder / f"{name.replace(' ', '-').replace('@', '-')}.txt"
         files[name].write_text("\n".join(content) + "\n")
     return {"files": files, "warm": {name: lines[name] for name in CACHED}}
+
+
+def index_lines(port: int, rng: random.Random) -> list[str]:
+    """FY2017's main-term pages and code pages, shuffled, half each (the site's Index pages and
+    the code pages that list Index entries)."""
+    terms = []
+    for page in range(1, 80):
+        url = (
+            f"http://127.0.0.1:{port}/api/v1/index/?part=diseases&release=FY2017"
+            f"&page_size=100&page={page}"
+        )
+        with urllib.request.urlopen(url, timeout=120) as response:
+            answer = json.loads(response.read())
+        terms += [urllib.parse.urlsplit(r["page_url"]).path for r in answer["results"]]
+        if not answer["next"]:
+            break
+    url = f"http://127.0.0.1:{port}/api/v1/releases/FY2017/download.csv"
+    with urllib.request.urlopen(url, timeout=120) as response:
+        codes = [row["dotted"] for row in csv.DictReader(io.StringIO(response.read().decode()))]
+    wanted = (WARM_CODES + COLD_CODES * 3) // 2
+    pages = [f"GET {path}?release=FY2017" for path in rng.sample(terms, min(wanted, len(terms)))]
+    pages += [f"GET /codes/{code}/?release=FY2017" for code in rng.sample(codes, wanted)]
+    rng.shuffle(pages)
+    return pages
 
 
 def validate_batch(rows: list[dict], rng: random.Random, *, size: int) -> list[str]:
@@ -419,7 +452,7 @@ def targets(result: dict) -> list[str]:
     runs = {(r["scenario"], r["connections"]): r for r in result["runs"]}
     lines = []
     for connections in sorted({c for _, c in runs}):
-        for scenario in ("code page", "api detail"):
+        for scenario in ("code page", "api detail", "search page"):
             run = runs[(scenario, connections)]
             share = run["rps"] / run["bare_rps"]
             verdict = "met" if share >= TARGETS[scenario] else "missed"

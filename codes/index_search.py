@@ -246,6 +246,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
     see_also: list[tuple[str, int] | None] = [None]
     postings: dict[str, list[int]] = {}
     interned: dict[str, str] = {}
+    shared: dict = {}
     written: set[str] = set()
 
     def stems_of(text: str) -> tuple[str, ...]:
@@ -269,11 +270,14 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         parent.append(up)
         last.append(below)
         level.append(min(depth, 255))
+        # Many terms share their forms, modifiers and codes ("with", "acute", "J18.9"): one
+        # object each, not one per term.
         names.append(essential)
-        forms.append(term_forms)
-        nemods.append(optional)
-        codes.append(code)
-        cells.append(tuple(row_cells))
+        forms.append(shared.setdefault(term_forms, term_forms))
+        nemods.append(shared.setdefault(optional, optional))
+        codes.append(shared.setdefault(code, code))
+        row = tuple(shared.setdefault(cell, cell) for cell in row_cells)
+        cells.append(shared.setdefault(row, row))
         see.append((see_part, see_term) if see_part == part and see_term else None)
         see_also.append((also_part, also_term) if also_part == part and also_term else None)
         for key in {word for form in term_forms for word in form} | optional:

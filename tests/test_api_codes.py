@@ -191,10 +191,29 @@ def test_autocomplete_is_small(api):
     assert body["release"] == FY2026
     assert body["results"][0]["code"] == "Z53"
     assert len(body["results"]) == 10
-    assert set(body["results"][0]) == {"code", "code_undotted", "title", "billable"}
+    assert set(body["results"][0]) == {"code", "code_undotted", "title", "billable", "why"}
+    assert body["message"] == ""
     assert len(api.get("/api/v1/autocomplete/?q=Z53&limit=3").json()["results"]) == 3
     assert api.get("/api/v1/autocomplete/?q=").json()["results"] == []
     assert api.get("/api/v1/autocomplete/").status_code == 400
+
+
+def test_autocomplete_says_why_and_when_nothing_matches(api):
+    words = api.get("/api/v1/autocomplete/?q=pneu").json()
+    assert words["results"][0]["code"] == "J18.9"
+    assert words["results"][0]["why"] == "Index (FY2017, mapped to FY2026): Pneumonia"
+    nothing = api.get("/api/v1/autocomplete/?q=qqqzz").json()
+    assert nothing["results"] == []
+    assert nothing["message"].startswith("Nothing matches “qqqzz”")
+
+
+def test_a_word_search_says_why_each_code_was_found(api):
+    body = api.get("/api/v1/codes/?q=uti").json()
+    first = body["results"][0]
+    assert (body["match"], first["code"]) == ("words", "N39.0")
+    assert first["why"].startswith("abbreviation: UTI = urinary tract infection; Index")
+    assert any("index terms from FY2017, mapped to FY2026" in note for note in body["notes"])
+    assert api.get("/api/v1/codes/?q=Z53.01").json()["results"][0]["why"] == ""
 
 
 @pytest.mark.parametrize(

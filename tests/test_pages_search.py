@@ -35,13 +35,17 @@ def test_a_code_prefix_lists_codes_in_tabular_order(client):
     assert result_codes(response)[:4] == ["Z53", "Z53.0", "Z53.01", "Z53.09"]
 
 
-def test_words_are_ranked_and_the_thesaurus_is_shown(client):
+def test_words_are_ranked_and_each_result_says_why(client):
     response = client.get("/search/", {"q": "smoking"})
     assert response.status_code == 200
-    assert "Also searched: tobacco, nicotine." in response.content.decode()
     codes = result_codes(response)
     assert len(codes) == 50  # one page
-    assert {"Z53.01", "Z72.0", "F17"} <= set(codes)
+    assert {"Z72.0", "F17.210"} <= set(codes)
+    html = response.content.decode()
+    assert "lay: smoking = tobacco use" in html
+    assert "index terms from FY2017, mapped to FY2026" in html
+    heart = client.get("/search/", {"q": "heart attack"}).content.decode()
+    assert "Attack, attacks, heart → see Infarct, infarction, myocardium" in heart
 
 
 def test_filters_and_paging(client):
@@ -58,8 +62,8 @@ def test_filters_and_paging(client):
 def test_a_misspelling_is_forgiven(client):
     response = client.get("/search/", {"q": "diabetis"})
     assert response.status_code == 200
-    assert "No title has these words" in response.content.decode()
-    assert result_codes(response)
+    assert "Spelling corrected: diabetis → diabetes." in response.content.decode()
+    assert result_codes(response)[0] == "E11.9"
 
 
 def test_an_empty_search_shows_what_can_be_typed(client):
@@ -84,7 +88,7 @@ def test_suggestions_are_small_json(client, django_assert_max_num_queries):
     assert data["release"] == "FY2026"
     assert 0 < len(data["results"]) <= 10
     first = data["results"][0]
-    assert set(first) == {"code", "title", "billable", "url"}
+    assert set(first) == {"code", "title", "billable", "url", "why"}
     assert first["url"] == f"/codes/{first['code']}/"
     assert "public" in response["Cache-Control"]
 
@@ -96,7 +100,9 @@ def test_suggestions_for_a_code_keep_the_release(client):
         "code": "G35",
         "title": "Multiple sclerosis",
         "billable": True,
+        "why": "",
         "url": "/codes/G35/?fy=2025",
     }
+    assert data["message"] == ""
     assert client.get("/search/suggest/", {"q": "g"}).json()["results"] == []
     assert client.get("/search/suggest/", {"q": "g35", "fy": "x"}).status_code == 400

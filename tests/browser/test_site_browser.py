@@ -69,7 +69,36 @@ def test_typing_in_the_search_box_offers_suggestions_by_keyboard(page, site_serv
     assert page.locator("h1 .code").is_visible()
 
 
-@pytest.mark.parametrize("path", ["/codes/Z53/", "/codes/S72.001/", "/search/?q=smoking", "/"])
+def test_the_search_box_says_when_nothing_matches_and_reads_a_slip(page, site_server, screenshot):
+    page.goto(site_server + "/")
+    box = page.get_by_role("combobox", name="Search codes, titles and inclusion terms")
+    box.press_sequentially("qqqzz", delay=40)
+    listbox = page.get_by_role("listbox", name="Suggested codes")
+    nothing = listbox.locator("li.nothing")
+    nothing.wait_for()
+    assert "Nothing matches “qqqzz”" in nothing.inner_text()
+    box.fill("")
+    box.press_sequentially("pnue", delay=60)
+    first = listbox.get_by_role("option").first
+    first.wait_for()
+    page.wait_for_function("document.querySelector('[role=listbox] li .code') !== null")
+    assert listbox.locator("li .code").first.inner_text() == "J18.9"
+    assert "spelling corrected: pnue → pneu…" in listbox.locator("li .why").first.inner_text()
+    screenshot("search-suggestions-slip")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/codes/Z53/",
+        "/codes/S72.001/",
+        "/search/?q=smoking",
+        "/",
+        "/index/diseases/P/pneumonia/?release=FY2017",
+        "/index/drugs/A/?release=FY2017",
+        "/codes/J18.9/?release=FY2017",
+    ],
+)
 def test_pages_fit_a_phone_without_horizontal_scrolling(page, site_server, screenshot, path):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(site_server + path)

@@ -118,6 +118,10 @@ def run(rows: list[dict], release: str, client) -> list[dict]:
             "/api/v1/codes/", {"q": row["query"], "release": release, "page_size": 10}
         )
         elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise SystemExit(
+                f"{row['query']!r}: HTTP {response.status_code} {response.content[:300]!r}"
+            )
         answer = response.json()
         got = [r["code"] for r in answer.get("results", [])]
         rank = next((i for i, code in enumerate(got) if code in row["expected"]), None)

@@ -216,7 +216,19 @@ def _forms(essential: str, stems_of) -> tuple[tuple[str, ...], ...]:
             whole += [word for word in piece if word not in whole]
     if len(whole) > len(first):
         forms[0] = tuple(whole)
-    return tuple(dict.fromkeys(forms))
+    return tuple(dict.fromkeys(other for form in forms for other in _either(form)))
+
+
+def _either(form: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The forms "X or Y" stands for: "atrial or auricular" is either word; "lymph gland or
+    node" is "lymph gland" or "lymph node" (one word after "or" takes the place of the last)."""
+    if "or" not in form[1:-1]:
+        return [form]
+    at = form.index("or", 1)
+    left, right = form[:at], form[at + 1 :]
+    if len(right) == 1:
+        return [left, (*left[:-1], *right)]
+    return [left, right]
 
 
 def _same_root(a: str, b: str) -> bool:

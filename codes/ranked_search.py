@@ -271,7 +271,7 @@ def _search(
         reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
         _from_index(reading, completions, ranking, parts, release, extra_cost)
         _from_tables(reading, ranking, parts, release, extra_cost)
-        _from_titles(reading, typing, ranking, titles, codeset, extra_cost)
+        _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
     scope = set(words)
     codes = ranking.ranked(scope)
     reasons = {code: ranking.found[code].reason for code in codes}
@@ -577,12 +577,15 @@ def _column_name(part: str, column: int) -> str:
             "uncertain behavior", "unspecified behavior"][column]  # fmt: skip
 
 
-def _from_titles(reading, typing, ranking, titles: WordIndex, codeset, extra_cost) -> None:
+def _from_titles(
+    reading, typing, completions, ranking, titles: WordIndex, codeset, extra_cost
+) -> None:
     words = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
     if not words:
         return
+    last = len(words) - 1
     query = [
-        Word(w, prefix=typing and not reading.reason and i == len(words) - 1)
+        Word(w, prefix=w in completions or (typing and not reading.reason and i == last))
         for i, w in enumerate(words)
     ]
     match = titles.match(query)

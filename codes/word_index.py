@@ -1,4 +1,4 @@
-"""The word search of one release, in memory: titles and inclusion terms, stemmed and ranked.
+"""The title words of one release, in memory: titles and inclusion terms, stemmed.
 
 Why in memory rather than in the database: a published release never changes, so its words can
 be indexed once per process (about a second, like the code set) and then searched in
@@ -9,16 +9,11 @@ database.
 
 A word matches a title or an inclusion term when their English (Snowball) stems agree:
 "fractures" finds "fracture". The last word of a query may be unfinished ("smok" finds smoking,
-smoke, smoker). A thesaurus alternative (codes.search) matches when all its words do.
-
-Ranking, best first:
-  1. the title has every word as typed (or a thesaurus alternative of it): "smoking" puts
-     "... due to patient smoking" before "Toxic effect of smoke";
-  2. the title has every word's stem;
-  3. the rest (some word found only in the inclusion terms);
-and within each, categories before their subdivisions (depth), shorter titles, tabular order.
-That second order is fixed per code, so it is the code's position in the index: ranking a match
-is sorting integers.
+smoke, smoker). A match comes in three tiers, each holding the one before: titles with every word
+as typed ("smoking" puts "... due to patient smoking" before "Toxic effect of smoke"), titles
+with every word's stem, and the rest (a word found only in the inclusion terms); codes.ranked_search
+ranks them after the Index. Within a tier, positions are in a fixed order (categories before
+their subdivisions, shorter titles, tabular order), so ordering a match is sorting integers.
 """
 
 import bisect
@@ -35,13 +30,6 @@ import snowballstemmer
 from codes.models import Code, Release
 from codes.release_memory import ReleaseMemory
 
-# Words too common to tell codes apart; a query's words must all match, so these are ignored
-# rather than required ("fracture of the femur"). Not "with", "without", "not", "no": in a code
-# title they are the difference between two codes.
-STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of",
-    "on", "or", "the", "to",
-})  # fmt: skip
 # A misspelt word is replaced by a title word at least this similar (difflib's ratio).
 CORRECTION_CUTOFF = 0.75
 # Releases whose index a process keeps (two are hot at most: this year's and last year's).
@@ -73,7 +61,6 @@ class Word:
 
     text: str
     prefix: bool  # also matches the words it starts (the last word, as you type)
-    alternatives: tuple[tuple[str, ...], ...] = ()  # thesaurus alternatives, each all required
 
 
 @dataclass
@@ -84,21 +71,11 @@ class Match:
     stems_in_title: set[int]
     anywhere: set[int]
 
-    def ranked(self) -> list[int]:
-        return (
-            sorted(self.typed_in_title)
-            + sorted(self.stems_in_title - self.typed_in_title)
-            + sorted(self.anywhere - self.stems_in_title)
-        )
-
 
 @dataclass
 class WordIndex:
     # Per position (the fixed order of the module docstring):
-    pks: array  # Code primary keys
     codes: list[str]  # undotted codes
-    billable: bytes  # 1 or 0
-    chapters: array  # chapter numbers (0 for none)
     # Word or stem -> positions, ascending.
     title_words: dict[str, array]  # as written in the title
     title_stems: dict[str, array]
@@ -114,11 +91,6 @@ class WordIndex:
             word_typed = self._union(self.title_words, forms)
             word_stems = self._union(self.title_stems, {stem(f) for f in forms})
             word_anywhere = word_stems | self._union(self.term_stems, {stem(f) for f in forms})
-            for alternative in word.alternatives:
-                word_typed |= self._every(self.title_words, alternative)
-                alternative_stems = [stem(part) for part in alternative]
-                word_stems |= self._every(self.title_stems, alternative_stems)
-                word_anywhere |= self._every_anywhere(alternative_stems)
             if number == 0:
                 typed, stems, anywhere = word_typed, word_stems, word_anywhere
             else:
@@ -129,19 +101,6 @@ class WordIndex:
                 break
         # A title with the typed word has its stem too; the intersections keep that true.
         return Match(typed & anywhere, (stems | typed) & anywhere, anywhere)
-
-    def keep(self, match: Match, *, billable: bool | None, chapter: int | None) -> Match:
-        """Only billable codes (or only headers), only one chapter's codes."""
-
-        def kept(position: int) -> bool:
-            return (billable is None or bool(self.billable[position]) == billable) and (
-                chapter is None or self.chapters[position] == chapter
-            )
-
-        if billable is None and chapter is None:
-            return match
-        anywhere = {p for p in match.anywhere if kept(p)}
-        return Match(match.typed_in_title & anywhere, match.stems_in_title & anywhere, anywhere)
 
     def corrected(self, word: str) -> str:
         """The closest title word to a misspelt one, or the word itself."""
@@ -172,41 +131,19 @@ class WordIndex:
             found.update(postings.get(key, ()))
         return found
 
-    @staticmethod
-    def _every(postings: dict[str, array], keys) -> set[int]:
-        found: set[int] | None = None
-        for key in keys:
-            these = set(postings.get(key, ()))
-            found = these if found is None else found & these
-        return found or set()
-
-    def _every_anywhere(self, stems: list[str]) -> set[int]:
-        found: set[int] | None = None
-        for key in stems:
-            these = set(self.title_stems.get(key, ())) | set(self.term_stems.get(key, ()))
-            found = these if found is None else found & these
-        return found or set()
-
 
 def _build(release: Release) -> WordIndex:
     rows = list(
         Code.objects.filter(release=release).values_list(
-            "pk",
-            "code",
-            "long_title",
-            "inclusion_terms",
-            "depth",
-            "sequence",
-            "is_billable",
-            "chapter__number",
+            "code", "long_title", "inclusion_terms", "depth", "sequence"
         )
     )
-    rows.sort(key=lambda row: (row[4], len(row[2]), row[5]))
+    rows.sort(key=lambda row: (row[3], len(row[1]), row[4]))
     title_words: dict[str, list[int]] = {}
     title_stems: dict[str, list[int]] = {}
     term_stems: dict[str, list[int]] = {}
     term_words: set[str] = set()
-    for position, (_, _, title, terms, *_) in enumerate(rows):
+    for position, (_, title, terms, *_) in enumerate(rows):
         words = set(tokens(title))
         for word in words:
             title_words.setdefault(word, []).append(position)
@@ -218,10 +155,7 @@ def _build(release: Release) -> WordIndex:
             for key in {stem(word) for word in words}:
                 term_stems.setdefault(key, []).append(position)
     return WordIndex(
-        pks=array("q", (row[0] for row in rows)),
-        codes=[row[1] for row in rows],
-        billable=bytes(int(row[6]) for row in rows),
-        chapters=array("H", (row[7] or 0 for row in rows)),
+        codes=[row[0] for row in rows],
         title_words=_compact(title_words),
         title_stems=_compact(title_stems),
         term_stems=_compact(term_stems),

@@ -7,13 +7,19 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from codes.api import index_representations as index_rep
 from codes.api import index_serializers as s
 from codes.api.errors import INDEX_NOT_FOUND, TERM_NOT_FOUND, ApiError
 from codes.api.representations import release_ref
-from codes.api.views import CODE_PATH, RELEASE_PARAMETERS, ApiView, code_not_found, error_responses
+from codes.api.views import (
+    CODE_PATH,
+    RELEASE_PARAMETERS,
+    ApiView,
+    code_not_found,
+    error_responses,
+    page_links,
+)
 from codes.codeset import codeset_for
 from codes.icd10 import is_well_formed, undotted
 from codes.importer.index_xml import PART_NAMES, PARTS
@@ -117,15 +123,11 @@ class IndexSearchView(ApiView):
                 (t.part, t.sequence): t for t in IndexTerm.objects.filter(condition, index=index)
             }
             terms = [found[key] for key in chosen]
-            url = request.build_absolute_uri()
             count = len(ranked)
             return {
                 "release": release_ref(release),
                 "count": count,
-                "page": page,
-                "page_size": size,
-                "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
-                "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+                **page_links(request, page=page, size=size, count=count),
                 "results": represented(request, terms, index, release),
             }
 
@@ -202,16 +204,11 @@ class CodeIndexEntriesView(ApiView):
                 limit=size,
                 offset=(page - 1) * size,
             )
-            url = request.build_absolute_uri()
-            count = entries.total
             return {
                 "release": release_ref(release),
                 "code": found.dotted,
                 **index_rep.code_entries(request, entries, code=found.dotted),
-                "page": page,
-                "page_size": size,
-                "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
-                "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+                **page_links(request, page=page, size=size, count=entries.total),
             }
 
         return self.answer(request, [choice.release], build, pinned=bool(choice.parameter))

@@ -143,6 +143,17 @@ class ApiView(APIView):
         return serializer.validated_data
 
 
+def page_links(request: Request, *, page: int, size: int, count: int) -> dict:
+    """`page`, `page_size`, `next` and `previous` of a paginated answer."""
+    url = request.build_absolute_uri()
+    return {
+        "page": page,
+        "page_size": size,
+        "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
+        "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+    }
+
+
 def published_release(label: str) -> Release:
     release = (
         Release.objects.published()
@@ -323,15 +334,11 @@ class CodeListView(ApiView):
             page, size = params["page"], params["page_size"]
             count = codes.count()
             rows = list(codes[(page - 1) * size : page * size])
-            url = request.build_absolute_uri()
             return {
                 "release": rep.release_ref(release),
                 "match": match,
                 "count": count,
-                "page": page,
-                "page_size": size,
-                "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
-                "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+                **page_links(request, page=page, size=size, count=count),
                 "notes": result.notes if result else [],
                 "results": [rep.code_summary(code, result) for code in rows],
             }

@@ -27,7 +27,6 @@ from codes.importer.index_xml import (
     NEOPLASMS,
     PART_NAMES,
     PARTS,
-    TABLES,
     IndexPart,
     IndexTerm,
 )
@@ -614,16 +613,6 @@ def _same_word(a: str, b: str) -> bool:
     return longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
-def index_code_map(codes: Sequence) -> dict[str, tuple[bool, str]]:
-    """undotted code -> (billable, parent) from rows that have .code, .is_billable and a parent
-    (CodeRow.parent_code or codes.codeset.Entry.parent)."""
-    found = {}
-    for row in codes:
-        parent = getattr(row, "parent_code", None)
-        if parent is None:
-            parent = row.parent
-        found[row.code] = (row.is_billable, parent)
-    return found
-
-
-__all__ = ["TABLES", "build_index_data", "index_code_map", "printed_code", "term_path"]
+def index_code_map(rows: Sequence) -> dict[str, tuple[bool, str]]:
+    """undotted code -> (billable, parent), from the release's rows (release_data.CodeRow)."""
+    return {row.code: (row.is_billable, row.parent_code) for row in rows}

@@ -45,6 +45,8 @@ class CodeSet:
     replaced_by: dict[str, list[str]] = field(default_factory=dict)
     replaced_by_range: list[tuple[str, str, str]] = field(default_factory=list)
     conversion_release_id: int | None = None  # whose table it is; None without one
+    # Each header's default code once worked out (codes.ranked_search.default_of).
+    defaults: dict[str, str | None] = field(default_factory=dict)
 
     def get(self, code: str) -> Entry | None:
         return self.entries.get(code)

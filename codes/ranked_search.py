@@ -104,7 +104,7 @@ NEOPLASM_WORDS = {"in", "of", "the", "neoplasm", "neoplastic", "tumor", "tumour"
 # How much of each source is ranked (the rest are far down the list anyway).
 HITS_PER_PART = 60
 COMPLETIONS = 8  # words an unfinished last word may become
-TITLE_MATCHES = 300
+TITLE_MATCHES = 150
 # Costs: each word left unsaid costs more than any other difference.
 WORD = 10.0
 TITLE_BASE = 4.0
@@ -456,7 +456,13 @@ def _add_code(ranking: _Ranking, code: str, cost: float, reason: str) -> None:
 def default_of(header: str, codeset: CodeSet) -> str | None:
     """The code a coder takes for a header when nothing more is said: its 7th character "A"
     (initial encounter; with placeholder X), else its member titled like it or unspecified
-    (".9"), else its first; followed down to a billable code."""
+    (".9"), else its first; followed down to a billable code. Kept with the code set."""
+    if header not in codeset.defaults:
+        codeset.defaults[header] = _default_of(header, codeset)
+    return codeset.defaults[header]
+
+
+def _default_of(header: str, codeset: CodeSet) -> str | None:
     code = header
     for _ in range(8):
         entry = codeset.get(code)
@@ -590,14 +596,15 @@ def _from_titles(
     ]
     match = titles.match(query)
     said = frozenset().union(*(_stems(w) for w in words))
-    for tier, positions in enumerate(
-        (
-            sorted(match.typed_in_title),
-            sorted(match.stems_in_title - match.typed_in_title),
-            sorted(match.anywhere - match.stems_in_title),
-        )
-    ):
-        for position in positions[:TITLE_MATCHES]:
+    tiers = (
+        sorted(match.typed_in_title),
+        sorted(match.stems_in_title - match.typed_in_title),
+        sorted(match.anywhere - match.stems_in_title),
+    )
+    left = TITLE_MATCHES  # for all tiers together: the first ones are the shortest titles
+    for tier, positions in enumerate(tiers):
+        chosen, left = positions[:left], max(0, left - len(positions))
+        for position in chosen:
             code = titles.codes[position]
             entry = codeset.get(code)
             if entry is None:

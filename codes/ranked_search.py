@@ -200,7 +200,31 @@ def find(
             again.reasons = {code: f"{note}; {why}" for code, why in again.reasons.items()}
             return again
         words = corrected
-    return _without_a_word(words, typing, codeset, titles, parts, release) or found
+    return (
+        _excluding(words, codeset, titles, parts, release)
+        or _without_a_word(words, typing, codeset, titles, parts, release)
+        or found
+    )
+
+
+def _excluding(words, codeset, titles, parts, release) -> Found | None:
+    """"shingles without complication", when no title or Index term says so: the condition
+    itself, less the codes whose title or Index path names what the query excludes (B02.8
+    Zoster with other complications), so that what is left first is the bare term's code."""
+    if "without" not in words[1:-1]:
+        return None
+    at = words.index("without")
+    excluded = frozenset().union(*(_stems(w) for w in words[at + 1 :] if w not in CONNECTORS))
+    found = _search(words[:at], False, codeset, titles, parts, release)
+    codes, reasons = [], {}
+    for code in found.codes:
+        entry = codeset.get(code)
+        named = {stem(w) for w in tokens(f"{entry.title if entry else ''} {found.reasons[code]}")}
+        if named & excluded and "without" not in named:
+            continue
+        codes.append(code)
+        reasons[code] = f"not {' '.join(words[at + 1 :])}: {found.reasons[code]}"
+    return Found(codes, reasons, found.index_from) if codes else None
 
 
 def _without_a_word(words, typing, codeset, titles, parts, release) -> Found | None:
@@ -586,7 +610,11 @@ def _column_name(part: str, column: int) -> str:
 def _from_titles(
     reading, typing, completions, ranking, titles: WordIndex, codeset, extra_cost
 ) -> None:
-    words = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
+    words = [
+        w.split("|")[0]
+        for w in reading.words
+        if w not in CONNECTORS or w in SAID_CONNECTORS
+    ]
     if not words:
         return
     last = len(words) - 1

@@ -239,6 +239,21 @@ def test_a_query_with_a_word_no_code_has_finds_what_has_the_others(fy2026):
     assert "without the words “children” and “zzqq”" in two.reason("E669")
 
 
+def test_without_excludes_what_it_names(fy2026):
+    # A title that says it: the code "without" names.
+    assert dotted_codes(search_codes(fy2026, "zoster without complication"), 1) == ["B02.9"]
+    # No title or Index term says "shingles without complication": the bare condition, less
+    # the codes that name complications (B02.8 Zoster with other complications).
+    result = search_codes(fy2026, "shingles without complication")
+    found = dotted_codes(result)
+    assert found[0] == "B02.9"
+    assert "B02.8" not in found
+    assert result.reason("B029").startswith("not complication: ")
+    found = dotted_codes(search_codes(fy2026, "copd without exacerbation"))
+    assert found[0] == "J44.9"
+    assert "J44.1" not in found
+
+
 def test_what_looks_like_a_code():
     assert looks_like_code("z5301")
     assert looks_like_code("Z53.01")

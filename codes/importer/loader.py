@@ -154,7 +154,10 @@ def load_release(
             progress(f"Comparing with {previous.label}")
         _store_changes(release, previous, new_entries)
         refresh_changes_after(effective_date, progress=progress)
-    _analyze([Code, Note, CodeChange, ConversionEntry, IndexTerm, IndexCodeReference], label=label)
+    written = [Code, Note, CodeChange, ConversionEntry]
+    if index is not None:
+        written += [IndexTerm, IndexCodeReference]
+    _analyze(written, label=label)
     return release
 
 

@@ -208,9 +208,9 @@ def find(
 
 
 def _excluding(words, codeset, titles, parts, release) -> Found | None:
-    """"shingles without complication", when no title or Index term says so: the condition
-    itself, less the codes whose title or Index path names what the query excludes (B02.8
-    Zoster with other complications), so that what is left first is the bare term's code."""
+    """A query "X without Y" ("shingles without complication") that no title or Index term
+    says: X itself, less the codes whose title or Index path names Y (B02.8 Zoster with other
+    complications), so that what is left first is the bare term's code."""
     if "without" not in words[1:-1]:
         return None
     at = words.index("without")
@@ -610,11 +610,7 @@ def _column_name(part: str, column: int) -> str:
 def _from_titles(
     reading, typing, completions, ranking, titles: WordIndex, codeset, extra_cost
 ) -> None:
-    words = [
-        w.split("|")[0]
-        for w in reading.words
-        if w not in CONNECTORS or w in SAID_CONNECTORS
-    ]
+    words = [w.split("|")[0] for w in reading.words if w not in CONNECTORS or w in SAID_CONNECTORS]
     if not words:
         return
     last = len(words) - 1

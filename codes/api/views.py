@@ -361,10 +361,11 @@ class AutocompleteView(ApiView):
         responses={200: s.AutocompleteSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
-        params = self.query(request, s.AutocompleteQuerySerializer)
         choice = self.choose_release(request)
 
         def build() -> dict:
+            # Validated here: a kept answer was valid, and a type-ahead is mostly kept answers.
+            params = self.query(request, s.AutocompleteQuerySerializer)
             query = params["q"].strip()
             result = (
                 search.autocomplete(choice.release, query, limit=params["limit"]) if query else None

@@ -3,6 +3,7 @@
 With nothing set the site runs on SQLite in the project folder with DEBUG on.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "codes",
 ]
 
@@ -52,8 +54,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "icdsite.security.ContentSecurityPolicyMiddleware",
-    "icdsite.security.AdminLoginThrottleMiddleware",
     "icdsite.routers.PrimaryForWritesMiddleware",
+    # Last, as django-axes asks: it answers a login refused for too many failures.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "icdsite.urls"
@@ -131,6 +134,16 @@ if REDIS_URL:
         "BACKEND": "icdsite.cache.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
     }
+# The API's rate-limit counters (codes.api.throttling): in Redis, else in files every worker of
+# this server reads (a per-process cache would let each worker allow the whole rate).
+CACHES["throttle"] = (
+    {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": envstr("THROTTLE_CACHE_DIR", str(BASE_DIR / "var" / "throttle")),
+    }
+)
 # How long a rendered page or API answer is kept (codes.response_cache); 0 turns it off. Its key
 # names the releases it came from, so publishing never needs the cache cleared.
 RESPONSE_CACHE_SECONDS = envint("RESPONSE_CACHE_SECONDS", 24 * 60 * 60, minimum=0)
@@ -238,9 +251,24 @@ if envbool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # No inline script or style anywhere (icdsite/security.py has the default policy).
 CONTENT_SECURITY_POLICY = envstr("CONTENT_SECURITY_POLICY", DEFAULT_POLICY)
-ADMIN_LOGIN_PATH = "/admin/login/"
-ADMIN_LOGIN_MAX_FAILURES = envint("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
-ADMIN_LOGIN_LOCKOUT_SECONDS = envint("ADMIN_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Failed logins (django-axes): after ADMIN_LOGIN_MAX_FAILURES for one address or for one user
+# name, every login from that address or for that name is refused (429 with Retry-After) for
+# ADMIN_LOGIN_LOCKOUT_SECONDS, whatever the password. Attempts are rows in the database, so every
+# worker and app server counts the same ones, with or without Redis.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    seconds=envint("ADMIN_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_USERNAME_CALLABLE = "icdsite.logins.login_name"
+AXES_CLIENT_IP_CALLABLE = "icdsite.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "icdsite.logins.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

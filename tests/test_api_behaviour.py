@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import Http404
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotAcceptable
@@ -16,13 +16,16 @@ from codes.fhir.views import FhirView
 pytestmark = pytest.mark.django_db
 
 
+counters = caches["throttle"]
+
+
 @pytest.fixture
 def rate_limits(settings):
-    cache.clear()
+    counters.clear()
     settings.API_ANON_RATE = "3/minute"
     settings.API_USER_RATE = "6/minute"
     yield
-    cache.clear()
+    counters.clear()
 
 
 @pytest.fixture
@@ -45,6 +48,17 @@ def test_anonymous_callers_are_throttled_with_retry_after(api, rate_limits):
     assert api.get("/fhir/metadata").status_code == 429
 
 
+def test_the_sites_type_ahead_is_throttled_apart_from_the_api(api, client, rate_limits):
+    for _ in range(3):
+        assert client.get("/search/suggest/?q=pneu").status_code == 200
+    refused = client.get("/search/suggest/?q=pneu")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["error"]["code"] == "throttled"
+    # The API's allowance from the same address is untouched.
+    assert api.get("/api/v1/codes/Z53/").status_code == 200
+
+
 def test_a_token_gets_the_higher_rate(api, rate_limits, token):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     for _ in range(6):
@@ -56,12 +70,12 @@ def test_each_caller_is_counted_once_by_the_limit_that_applies(api, rate_limits,
     """Anonymous callers by address (anon scope) only, token holders by user (user scope) only:
     a second count would cost cache round trips on every request and limit nothing."""
     api.get("/api/v1/releases/")
-    assert cache.get("throttle_anon_127.0.0.1") and not cache.get("throttle_user_127.0.0.1")
+    assert counters.get("throttle_anon_127.0.0.1") and not counters.get("throttle_user_127.0.0.1")
     user_id = Token.objects.get(key=token).user_id
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     api.get("/api/v1/releases/")
-    assert len(cache.get(f"throttle_user_{user_id}")) == 1
-    assert len(cache.get("throttle_anon_127.0.0.1")) == 1
+    assert len(counters.get(f"throttle_user_{user_id}")) == 1
+    assert len(counters.get("throttle_anon_127.0.0.1")) == 1
 
 
 def test_a_forged_forwarded_for_header_does_not_escape_the_limit(api, rate_limits):

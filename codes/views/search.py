@@ -1,11 +1,15 @@
 """/search/: a code goes straight to its page, a prefix lists codes, words are ranked
 (codes.search); /search/suggest/: the autocomplete's small JSON."""
 
+import math
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
+from codes.api.errors import THROTTLED
+from codes.api.throttling import SuggestThrottle
 from codes.icd10 import dotted, undotted
 from codes.models import Chapter
 from codes.search import EXACT, autocomplete, looks_like_code, nothing_found, search_codes
@@ -56,6 +60,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 def suggest(request: HttpRequest) -> JsonResponse:
     """Top codes for what is typed so far: code, title, billable and the page's URL."""
+    throttle = SuggestThrottle()
+    if not throttle.allow_request(request, None):
+        wait = math.ceil(throttle.wait() or 1)
+        return JsonResponse(
+            {"error": {"message": f"Too many requests: try again in {wait} s.", "code": THROTTLED}},
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
     site = get_site(request)
     if site.error:
         error = site.error

@@ -1,6 +1,16 @@
 """Fiscal years and release labels: FY N runs from Oct 1 of N-1 to Sep 30 of N."""
 
 import datetime
+import re
+
+# A release label is part of page and API addresses (/releases/<label>/) and of download file
+# names: what they can all carry as it is. Unique whatever the case (?release= reads any case).
+MAX_LABEL = 60
+LABEL_RULE = (
+    f"1 to {MAX_LABEL} characters: letters A-Z, digits, single spaces and . _ - ( ), "
+    "starting with a letter or digit and not ending with a space"
+)
+_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._()-]| (?! ))*")
 
 
 def fiscal_year_of(day: datetime.date) -> int:
@@ -16,3 +26,11 @@ def default_label(fiscal_year: int, effective_date: datetime.date) -> str:
     if effective_date == fiscal_year_start(fiscal_year):
         return f"FY{fiscal_year}"
     return f"FY{fiscal_year} {effective_date:%B} {effective_date.day} update"
+
+
+def label_problem(label: str) -> str | None:
+    """Why a release label cannot be used, or None."""
+    if len(label) <= MAX_LABEL and _LABEL_RE.fullmatch(label) and not label.endswith(" "):
+        return None
+    shown = label if len(label) <= 80 else f"{label[:80]}…"
+    return f"the release label {shown!r} is not allowed: {LABEL_RULE}"

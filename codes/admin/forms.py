@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.html import format_html
 
-from codes.fiscal import default_label
+from codes.fiscal import LABEL_RULE, MAX_LABEL, default_label, label_problem
 from codes.importer import sources as roles
 from codes.importer.errors import ImportFileError
 from codes.importer.run import check_index_versions, release_date, release_for_index
@@ -69,10 +69,11 @@ class ImportReleaseForm(forms.Form):
         help_text="Leave empty for October 1, or the date the names give (an April 1 update).",
     )
     label = forms.CharField(
-        max_length=100,
+        max_length=MAX_LABEL,
         required=False,
+        strip=False,  # a label with spaces around it is refused, not quietly changed
         help_text='Leave empty for "FY2026" or "FY2026 April 1 update". For an Index alone: the '
-        "release it is for, when its fiscal year has two.",
+        f"release it is for, when its fiscal year has two. Labels: {LABEL_RULE}.",
     )
     index_of_another_year = forms.BooleanField(
         required=False,
@@ -88,6 +89,13 @@ class ImportReleaseForm(forms.Form):
     release_label: str
     # Only Index files were given: they go into this release, already loaded.
     index_for: Release | None = None
+
+    def clean_label(self) -> str:
+        label = self.cleaned_data["label"]
+        problem = label_problem(label) if label else None
+        if problem:
+            raise forms.ValidationError(f"Refused: {problem}.")
+        return label
 
     def clean_files(self) -> list[UploadedFile]:
         files = self.cleaned_data["files"]
@@ -188,7 +196,7 @@ class ImportReleaseForm(forms.Form):
     def _refuse_clashing_release(self, effective_date: datetime.date, label: str) -> None:
         for existing in Release.objects.filter(
             effective_date=effective_date
-        ) | Release.objects.filter(label=label):
+        ) | Release.objects.filter(label__iexact=label):
             link = reverse("admin:codes_release_preview", args=[existing.pk])
             if existing.effective_date != effective_date:
                 raise forms.ValidationError(

@@ -37,6 +37,7 @@ from codes.api.errors import (
     ApiError,
 )
 from codes.codeset import codeset_for
+from codes.downloads import attachment
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.index_lookup import entries_leading_to
 from codes.lookup import code_detail, code_history, find_code
@@ -622,9 +623,7 @@ def _changes_csv(release: Release, results: list[dict]) -> HttpResponse:
             ]
         )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="icd10cm-changes-{_file_label(release)}.csv"'
-    )
+    response["Content-Disposition"] = attachment(f"icd10cm-changes-{_file_label(release)}.csv")
     return response
 
 
@@ -665,8 +664,8 @@ class ReleaseDownloadView(ApiView):
         )
         body = _csv_lines(rows) if self.format == "csv" else _json_chunks(release, rows)
         response = StreamingHttpResponse(body, content_type=content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="icd10cm-{_file_label(release)}.{self.format}"'
+        response["Content-Disposition"] = attachment(
+            f"icd10cm-{_file_label(release)}.{self.format}"
         )
         return response
 

@@ -304,13 +304,14 @@ def _analyze(models: list[type[Model]], *, label: str) -> None:
 
 def _remove_existing(*, effective_date: datetime.date, label: str, replace: bool) -> None:
     clashing = Release.objects.filter(effective_date=effective_date) | Release.objects.filter(
-        label=label
+        label__iexact=label
     )
     for existing in clashing:
         if existing.effective_date != effective_date:
             raise ImportFileError(
-                f'the label "{label}" is already used by the release effective '
-                f"{existing.effective_date}; give another label"
+                f'the label "{label}" is already used by {existing.label} (effective '
+                f"{existing.effective_date}; labels are the same whatever the case): give "
+                "another label"
             )
         if existing.is_published and not replace:
             raise ImportFileError(

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from codes.fiscal import default_label, fiscal_year_of, fiscal_year_start
+from codes.fiscal import default_label, fiscal_year_of, fiscal_year_start, label_problem
 from codes.importer import sources as roles
 from codes.importer.addenda import parse_addenda_summary
 from codes.importer.codes_file import parse_codes_file
@@ -52,6 +52,8 @@ def import_release(
     files whose <version> is not the release's fiscal year."""
     progress(f"Reading {len(files)} file(s)")
     sources = read_sources(files)
+    if label and sources.has_release_files and label_problem(label):
+        raise ImportFileError(label_problem(label))
     if not sources.has_release_files:
         return import_index(
             sources,

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from codes.fiscal import fiscal_year_of
@@ -103,6 +104,10 @@ class Release(models.Model):
         indexes = [
             # in_force_on(): published releases of a fiscal year, newest first.
             models.Index(fields=["status", "fiscal_year", "effective_date"]),
+        ]
+        constraints = [
+            # ?release= reads a label in any case: "fy2026" beside "FY2026" would be ambiguous.
+            models.UniqueConstraint(Lower("label"), name="release_label_unique_any_case"),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 
+from codes.downloads import attachment
 from codes.icd10 import dotted, undotted
 from codes.models import CodeChange, Release
 from codes.views.common import (
@@ -75,7 +76,7 @@ def release_changes_csv(request: HttpRequest, label: str) -> HttpResponse:
         ["icd10cm-changes", release.label.replace(" ", "-"), *filter(None, filters.values())]
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response["Content-Disposition"] = attachment(f"{name}.csv")
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for change in _changes(release, filters).iterator():

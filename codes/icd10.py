@@ -1,6 +1,7 @@
 """ICD-10-CM code forms: stored undotted once, formatted here and nowhere else."""
 
 import re
+import unicodedata
 
 # 3 to 7 characters; a letter first, then digits or letters (C4A, QA0, T36AX1A).
 UNDOTTED_CODE_RE = re.compile(r"[A-Z][0-9A-Z]{2,6}")
@@ -12,8 +13,17 @@ def dotted(code: str) -> str:
 
 
 def undotted(text: str) -> str:
-    """Normalise user input ("z53.01 ", "Z5301") to the stored form; no validation."""
-    return text.strip().upper().replace(".", "")
+    """Normalise user input ("z53.01 ", "Z5301", "Ｚ５３") to the stored form; no validation."""
+    text = _compatible(text)
+    # Only ASCII is upper-cased: str.upper() makes "ı10" I10 and "ß" SS; such input stays
+    # what it is, and no code has its shape.
+    return (text.upper() if text.isascii() else text).replace(".", "")
+
+
+def _compatible(text: str) -> str:
+    """The one normalisation of every entry point (pages, API, validation, FHIR): NFKC, as a
+    fullwidth or styled letter is the letter ("Ｉ１０" is I10, "ſ72.0" is s72.0), then trimmed."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 # What a person or a program may type for a code: a dot only after the category (Z53.01).
@@ -22,8 +32,9 @@ CODE_INPUT_RE = re.compile(r"([A-Za-z][0-9A-Za-z]{2})\.?([0-9A-Za-z]{0,4})")
 
 def parse_code_input(text: str) -> str | None:
     """The undotted code for an input form ("z53.01", "Z5301 "), or None if it cannot be one."""
-    match = CODE_INPUT_RE.fullmatch(text.strip())
-    if match is None or text.strip().endswith("."):
+    text = _compatible(text)
+    match = CODE_INPUT_RE.fullmatch(text)
+    if match is None or text.endswith("."):
         return None
     code = (match[1] + match[2]).upper()
     return code if is_well_formed(code) else None

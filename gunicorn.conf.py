@@ -52,6 +52,10 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG")  # "-" for stdout; off by default
 preload_app = True
+# X-Forwarded-Proto is trusted by Django alone, and only with TRUST_X_FORWARDED_PROTO (settings:
+# SECURE_PROXY_SSL_HEADER). gunicorn's own default trusts it from 127.0.0.1 and would mark a
+# plain request secure (HSTS, secure redirects) behind that setting's back.
+secure_scheme_headers = {}
 
 
 def fix_mmap_threshold(size: int = 128 * 1024) -> None:

@@ -1,10 +1,17 @@
 """The public site's pages (codes.views); the API is under /api/ (codes.api)."""
 
-from django.urls import path
+from django.urls import path as django_path
+from django.views.decorators.http import require_safe
 
 from codes.views import browse, code, index, releases, search
 
 app_name = "codes"
+
+
+def path(route: str, view, *, name: str):
+    """A public page: GET and HEAD; anything else (OPTIONS, TRACE, POST) is 405 with Allow."""
+    return django_path(route, require_safe(view), name=name)
+
 
 urlpatterns = [
     path("", browse.home, name="home"),

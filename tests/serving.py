@@ -152,6 +152,7 @@ class Gunicorn:
     preloaded app), on a free loopback port."""
 
     def __init__(self, env: dict, *, workers: int = 3) -> None:
+        self.env = env
         self.port = free_port()
         self.process = subprocess.Popen(
             [

@@ -88,6 +88,16 @@ def test_a_successful_login_is_not_throttled_and_clears_the_count(client, settin
     assert fail(client, "admin", password="right-password").status_code == 302
 
 
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "POST", "PUT", "DELETE"])
+def test_public_pages_answer_get_and_head_only(client, method):
+    for url in ("/", "/codes/Z53/", "/search/?q=smoking", "/search/suggest/?q=z5", "/index/"):
+        response = client.generic(method, url)
+        assert response.status_code == 405, (method, url)
+        assert response["Allow"] == "GET, HEAD"
+        assert response.content == b""
+    assert client.head("/codes/Z53/").status_code == 200
+
+
 def test_check_deploy_is_clean_with_production_settings():
     env = {
         **os.environ,

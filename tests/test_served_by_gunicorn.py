@@ -1,6 +1,7 @@
-"""Limits that hold across a server's workers without Redis: the API's rate limit and the login
-lockout, counted once for the whole server whichever worker answers (PostgreSQL: gunicorn with
-three workers serves a database of this module's own, tests/serving.py)."""
+"""What holds when gunicorn serves the site as in production (PostgreSQL: three workers on a
+database of this module's own, tests/serving.py): limits counted once for the whole server
+whichever worker answers, without Redis (the API's rate limit, the login lockout); a forwarded
+scheme trusted only as TRUST_X_FORWARDED_PROTO says."""
 
 import os
 import re
@@ -92,3 +93,21 @@ def test_the_login_lockout_holds_across_workers_and_spellings(server):
         assert log_in(server, spelling, "right-password", "198.51.100.9") == 429, spelling
     # Another name from a clean address is not locked out: its failure is the form again.
     assert log_in(server, "someone", "wrong", "198.51.100.10") == 200
+
+
+def hsts(site) -> str | None:
+    """Django sends HSTS on a request it sees as secure only."""
+    _, headers, _ = request(
+        site, "GET", "/health/", "192.0.2.1", headers={"X-Forwarded-Proto": "https"}
+    )
+    return next((v for k, v in headers if k.lower() == "strict-transport-security"), None)
+
+
+def test_a_forwarded_scheme_is_trusted_only_as_the_setting_says(server):
+    # TRUST_X_FORWARDED_PROTO is off: gunicorn, asked from 127.0.0.1, does not trust it either.
+    assert hsts(server) is None
+    trusting = Gunicorn({**server.env, "TRUST_X_FORWARDED_PROTO": "true"}, workers=1)
+    try:
+        assert hsts(trusting) == "max-age=31536000; includeSubDomains; preload"
+    finally:
+        trusting.stop()

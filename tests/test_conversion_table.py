@@ -150,6 +150,15 @@ def with_sheet_xml(data: bytes, old: bytes, new: bytes) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.parametrize("claimed", [b"A1:C10", b"A1", b"A1:B5897"])
+def test_every_row_is_read_whatever_the_sheet_dimension_claims(fy2026_table, claimed):
+    path = shared_file(TABLE)
+    edited = with_sheet_xml(
+        path.read_bytes(), b'<dimension ref="A1:C5897"/>', b'<dimension ref="%s"/>' % claimed
+    )
+    assert parse_conversion_table(edited, filename=path.name) == fy2026_table
+
+
 @pytest.mark.parametrize(
     ("cell", "row", "what"),
     [

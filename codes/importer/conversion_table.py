@@ -193,6 +193,8 @@ def _numbered_rows(sheet, *, filename: str):
     openpyxl converts cells while it reads a row; a number cell of thousands of digits makes
     its own int() raise. That row is refused by sheet and row, not as a damaged workbook.
     """
+    # The sheet's <dimension> is what the writer claims, not what it wrote: read to the end.
+    sheet.reset_dimensions()
     values = sheet.iter_rows(values_only=True)  # pads missing rows, so a count is the number
     number = 0
     while True:

@@ -179,6 +179,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, m
 # (one folder per run, removed when the run ends), then read by the worker.
 IMPORT_UPLOAD_DIR = Path(envstr("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
 IMPORT_MAX_FILE_SIZE = envint("IMPORT_MAX_FILE_SIZE", 60 * 1024 * 1024, minimum=1024)
+# All the files of one upload together (a whole release, unzipped, is about 60 MB).
+IMPORT_MAX_UPLOAD_SIZE = envint("IMPORT_MAX_UPLOAD_SIZE", 160 * 1024 * 1024, minimum=1024)
 # A running import whose worker has not reported for this long is taken as dead (killed, crashed).
 IMPORT_STALE_AFTER = envint("IMPORT_STALE_AFTER", 300, minimum=1)
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 20, minimum=1)

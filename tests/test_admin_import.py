@@ -251,7 +251,7 @@ HOSTILE_OR_WRONG = {
     "too many members": (
         [zipped({f"f{i}.txt": b"" for i in range(201)}, "many.zip")],
         {},
-        "holds 201 members, more than the 200",
+        "hold 201 members, more than the 200",
     ),
     "nested zip": (
         [zipped({"inner.zip": b"PK\x05\x06" + bytes(18)}, "outer.zip")],
@@ -321,6 +321,14 @@ def test_a_file_over_the_size_cap_is_refused(staff, settings):
     assert "icd10cm-tabular-April-1-2026.xml is 9.3 MB, more than the 1.0 MB allowed" in (
         form_errors(upload(staff, FY2026_XML))
     )
+
+
+@pytest.mark.django_db
+def test_files_over_the_upload_cap_together_are_refused(staff, settings):
+    settings.IMPORT_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+    errors = form_errors(upload(staff, FY2026_ZIP, FY2026_XML))
+    assert "These files are 11.4 MB together, more than the 10.0 MB allowed" in errors
+    assert not ImportRun.objects.exists()
 
 
 @pytest.mark.django_db

@@ -8,6 +8,8 @@ import io
 import os
 import random
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -24,6 +26,7 @@ from tests.conftest import (
     FY2026_CONVERSION,
     FY2026_XML,
     FY2026_ZIP,
+    REPO,
     release_tables_fingerprint,
 )
 
@@ -209,6 +212,46 @@ def huge_single_member():
     return [(ZIP_NAME, declare_sizes(archive, {ORDER: 320 * 1024 * 1024}))]
 
 
+def compressible(megabytes: int) -> bytes:
+    """About 100:1 under deflate: under the ratio a zip bomb has, far over a release's size."""
+    data = bytearray(b" " * (megabytes * 1024 * 1024))
+    letters = random.Random(megabytes).choices(b"abcdefghijklmnopqrstuvwxyz", k=len(data) // 300)
+    data[: len(letters) * 300 : 300] = bytes(letters)
+    return bytes(data)
+
+
+def big_members_in_three_zips(*, claimed: int | None, megabytes=70) -> list[tuple[str, bytes]]:
+    """Three small zips, each with one file of a role (order, codes, tabular XML) that unpacks
+    to 70 MB; with `claimed`, their directories say that many bytes instead."""
+    data = compressible(megabytes)
+    xml = b"<?xml version='1.0'?><ICD10CM.tabular>" + data
+    uploads = []
+    for number, (name, content) in enumerate(((ORDER, data), (CODES, data), (XML_NAME, xml))):
+        archive = zipped({name: content})
+        if claimed is not None:
+            archive = declare_sizes(archive, {name: claimed})
+        uploads.append((f"part{number}.zip", archive))
+    return uploads
+
+
+def three_zips_too_big_together():
+    return big_members_in_three_zips(claimed=None)
+
+
+def three_zips_claiming_small_sizes():
+    # zipfile reads no more than the directory claims, then finds the CRC wrong.
+    return big_members_in_three_zips(claimed=10 * 1024 * 1024)
+
+
+def three_zips_within_the_budget():
+    return big_members_in_three_zips(claimed=None, megabytes=50)
+
+
+def one_role_in_three_zips():
+    archive = zipped({ORDER: compressible(70)})
+    return [(f"copy{number}.zip", archive) for number in range(3)]
+
+
 def icd10pcs_zip():
     line = b"00001 001     0 " + b"Central Nervous System, Bypass".ljust(60) + b" Bypass\r\n"
     return [("icd10pcs_order_2026.zip", zipped({"icd10pcs_order_2026.txt": line}))]
@@ -342,6 +385,9 @@ CASES = [
     (zip_bomb_by_total_size, rf"{ZIP_NAME}.*600 MB", True),
     (huge_single_member, rf"{ZIP_NAME}.*300 MB", True),
     (icd10pcs_zip, r"icd10pcs_order_2026.*ICD-10-PCS", True),
+    (three_zips_too_big_together, r"would unpack to 210 MB, more than the 160 MB", True),
+    (three_zips_claiming_small_sizes, rf"part0.zip:{ORDER}: cannot be unpacked", True),
+    (one_role_in_three_zips, rf"two order files were given, copy0.zip:{ORDER} and copy1", True),
     (billion_laughs, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
     (quadratic_blowup, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
     (external_entity, rf"{XML_NAME}, line 1: .*DOCTYPE", True),
@@ -415,3 +461,54 @@ def test_a_refused_zip_bomb_is_never_inflated():
         assert tracemalloc.get_traced_memory()[1] < 16 * 1024 * 1024
     finally:
         tracemalloc.stop()
+
+
+RSS_CHILD = """
+import re, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from codes.importer.errors import ImportFileError
+from codes.importer.sources import read_sources
+
+def peak_mb():
+    # VmHWM: this process's own peak (getrusage's ru_maxrss keeps the forking parent's).
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024
+
+files = [(path.name, path.read_bytes()) for path in sorted(Path(sys.argv[2]).iterdir())]
+before = peak_mb()
+try:
+    read_sources(files)
+    print("accepted")
+except ImportFileError as error:
+    print(error)
+print(peak_mb() - before)
+"""
+
+
+@pytest.mark.parametrize(
+    ("build", "most_mb"),
+    [
+        (three_zips_too_big_together, 16),
+        (three_zips_claiming_small_sizes, 32),
+        (one_role_in_three_zips, 16),
+        # 150 MB of files with a role, under the 160 MB budget: read, at no more than it costs.
+        (three_zips_within_the_budget, 320),
+    ],
+)
+def test_an_upload_of_big_files_takes_bounded_memory(build, most_mb, tmp_path):
+    """Peak RSS of a process reading the upload, above what the upload itself takes: the whole
+    upload has one budget, and clashes are found before anything is unpacked."""
+    for name, data in build():
+        (tmp_path / name).write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "-c", RSS_CHILD, str(REPO), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    message, grown_mb = result.stdout.strip().splitlines()
+    assert (message == "accepted") == (build is three_zips_within_the_budget), message
+    # Before: three uploads like these took a worker from 270 MB to 2.0 GB.
+    assert int(grown_mb) < most_mb, message

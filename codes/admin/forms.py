@@ -113,6 +113,12 @@ class ImportReleaseForm(forms.Form):
                     for f in too_big
                 ]
             )
+        total = sum(f.size for f in files)
+        if total > settings.IMPORT_MAX_UPLOAD_SIZE:
+            raise forms.ValidationError(
+                f"These files are {human_size(total)} together, more than the "
+                f"{human_size(settings.IMPORT_MAX_UPLOAD_SIZE)} allowed for one upload."
+            )
         return files
 
     def file_summary(self) -> list[dict]:

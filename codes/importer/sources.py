@@ -3,13 +3,14 @@
 Pure: names and bytes in, frozen dataclasses out; nothing here touches Django.
 """
 
+import contextlib
 import datetime
 import hashlib
 import io
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -83,11 +84,16 @@ _TEXT_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA)
 # printing shipped with an October order file, so it only counts when nothing else says.
 _DATE_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA, TABULAR)
 
-# Limits on zips. The real CMS zips hold 6-9 members of at most 15 MB that compress about 10:1.
+# Limits. The real CMS zips hold 6-9 members of at most 15 MB that compress about 10:1; a whole
+# release (order, codes, addenda, tabular XML, the four Index parts) unpacks to about 60 MB.
 _MB = 1024 * 1024
-_MAX_MEMBERS = 200
+_MAX_MEMBERS = 200  # in all the zips of one upload
+# What a zip's directory may claim at all (members without a role are never unpacked).
 _MAX_MEMBER_BYTES = 300 * _MB
 _MAX_TOTAL_BYTES = 600 * _MB
+# What is unpacked: each file with a role, and all of them in one upload together.
+_MAX_FILE_BYTES = 64 * _MB
+_MAX_UPLOAD_BYTES = 160 * _MB
 _MAX_RATIO = 200
 # Below this size a high ratio cannot hurt, and small repetitive files do compress very well.
 _RATIO_FLOOR_BYTES = 1 * _MB
@@ -112,58 +118,124 @@ class _Found:
     date_names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A file with a role, known from its name, its zip's directory and its first bytes, and
+    not unpacked yet."""
+
+    role: str
+    name: str
+    date_names: tuple[str, ...]
+    size: int  # as the zip's directory claims it (or the file's own)
+    read: Callable[[int], bytes]  # its bytes; refuses more than the given number
+
+
 def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
     """Identify each upload by content, unpack zips safely and pick each role's member.
 
-    Raises ImportFileError naming the file (and zip member) for anything it cannot accept.
+    Every role is known, and every clash between files refused, from names, zip directories
+    and first bytes before anything is unpacked; then only the files with a role are, within
+    one budget for the whole upload. Raises ImportFileError naming the file (and zip member)
+    for anything it cannot accept.
     """
     if not files:
         raise ImportFileError("no files were given")
     sources: list[SourceFile] = []
-    found: list[_Found] = []
+    candidates: list[_Candidate] = []
     ignored: list[str] = []
-    for name, data in files:
-        base = _base_name(name)
-        sources.append(
-            SourceFile(name=base, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-        )
-        if _is_zip(data):
-            zip_found, zip_ignored = _read_zip(base, data)
-            found.extend(zip_found)
-            ignored.extend(zip_ignored)
-            continue
-        if base.lower().endswith((".zip", ".xlsx")):
-            raise ImportFileError(
-                f"has a .{base.rsplit('.', 1)[-1].lower()} name but is not a zip file "
-                "(it may be damaged, or another file renamed)",
-                file=base,
+    with contextlib.ExitStack() as open_zips:
+        members = 0
+        for name, data in files:
+            base = _base_name(name)
+            sources.append(
+                SourceFile(name=base, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
             )
-        if data.startswith(b"%PDF"):
-            ignored.append(base)
-            continue
-        role = _xml_role(data, where=base) if _looks_like_xml(data) else None
-        role = role or _role_of(base, where=base)
-        if role is None:
-            if not _looks_like_xml(data):
-                _check_text(data, where=base)  # refuse a binary file whatever its name
-            ignored.append(base)
-            continue
-        _check_content(role, data, where=base)
-        found.append(_Found(Member(role=role, name=base, data=data), (base,)))
+            if _is_zip(data):
+                archive = _open_zip(base, data)
+                open_zips.enter_context(archive)
+                members += len(archive.infolist())
+                if members > _MAX_MEMBERS:
+                    raise ImportFileError(
+                        f"the zips of this upload hold {members} members, more than "
+                        f"the {_MAX_MEMBERS} a release can have",
+                        file=base,
+                    )
+                zip_candidates, zip_ignored = _zip_candidates(base, data, archive)
+                candidates.extend(zip_candidates)
+                ignored.extend(zip_ignored)
+                continue
+            candidate = _file_candidate(base, data)
+            if candidate is None:
+                ignored.append(base)
+            else:
+                candidates.append(candidate)
 
-    if not found:
-        raise ImportFileError(
-            "none of the files is an ICD-10-CM order, codes, addenda, tabular XML, Index XML or "
-            f"conversion table file (got: {_list_names([s.name for s in sources])})"
-        )
-    members = _one_member_per_role(found)
+        if not candidates:
+            raise ImportFileError(
+                "none of the files is an ICD-10-CM order, codes, addenda, tabular XML, Index "
+                f"XML or conversion table file (got: {_list_names([s.name for s in sources])})"
+            )
+        _one_file_per_role(candidates)
+        claimed = sum(candidate.size for candidate in candidates)
+        if claimed > _MAX_UPLOAD_BYTES:
+            raise ImportFileError(
+                f"the files of this upload would unpack to {claimed // _MB} MB, more than the "
+                f"{_MAX_UPLOAD_BYTES // _MB} MB a release can take; refused"
+            )
+        found = []
+        left = _MAX_UPLOAD_BYTES
+        for candidate in candidates:
+            data = candidate.read(left)
+            left -= len(data)
+            _check_content(candidate.role, data, where=candidate.name)
+            member = Member(role=candidate.role, name=candidate.name, data=data)
+            found.append(_Found(member, candidate.date_names))
+
     fiscal_year, effective_date = _release_date(found)
     return ReleaseSources(
         files=tuple(sources),
-        members=members,
+        members={item.member.role: item.member for item in found},
         fiscal_year=fiscal_year,
         effective_date=effective_date,
         ignored=tuple(ignored),
+    )
+
+
+def _file_candidate(base: str, data: bytes) -> _Candidate | None:
+    """A file given as it is (not a zip): its role, or None for a file to pass over."""
+    if base.lower().endswith((".zip", ".xlsx")):
+        raise ImportFileError(
+            f"has a .{base.rsplit('.', 1)[-1].lower()} name but is not a zip file "
+            "(it may be damaged, or another file renamed)",
+            file=base,
+        )
+    if data.startswith(b"%PDF"):
+        return None
+    role = _xml_role(data, where=base) if _looks_like_xml(data) else None
+    role = role or _role_of(base, where=base)
+    if role is None:
+        if not _looks_like_xml(data):
+            _check_text(data, where=base)  # refuse a binary file whatever its name
+        return None
+
+    def read(left: int) -> bytes:
+        if len(data) > min(left, _MAX_FILE_BYTES):
+            raise _too_large(base, left)
+        return data
+
+    return _Candidate(role, base, (base,), len(data), read)
+
+
+def _too_large(where: str, left: int) -> ImportFileError:
+    if left < _MAX_FILE_BYTES:
+        return ImportFileError(
+            f"the files of this upload unpack to more than the {_MAX_UPLOAD_BYTES // _MB} MB "
+            "a release can take; refused",
+            file=where,
+        )
+    return ImportFileError(
+        f"is more than the {_MAX_FILE_BYTES // _MB} MB one file of a release can be; refused",
+        file=where,
     )
 
 
@@ -223,53 +295,55 @@ def _role_of(base: str, *, where: str) -> str | None:
     return None
 
 
-def _read_zip(outer: str, data: bytes) -> tuple[list[_Found], list[str]]:
+def _open_zip(outer: str, data: bytes) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
         raise ImportFileError(
             f"is not a readable zip file; it may be damaged or cut short ({exc})", file=outer
         ) from exc
-    with archive:
-        # An .xlsx is a zip too; it is one file to the operator, never a folder of members.
-        if "[Content_Types].xml" in archive.namelist():
-            if "conversion" in outer.lower():
-                member = Member(role=CONVERSION_TABLE, name=outer, data=data)
-                return [_Found(member, (outer,))], []
+
+
+def _zip_candidates(
+    outer: str, data: bytes, archive: zipfile.ZipFile
+) -> tuple[list[_Candidate], list[str]]:
+    # An .xlsx is a zip too; it is one file to the operator, never a folder of members.
+    if "[Content_Types].xml" in archive.namelist():
+        if "conversion" not in outer.lower():
             return [], [outer]
-        return _read_zip_members(outer, archive)
 
+        def read(left: int) -> bytes:
+            if len(data) > min(left, _MAX_FILE_BYTES):
+                raise _too_large(outer, left)
+            return data
 
-def _read_zip_members(outer: str, archive: zipfile.ZipFile) -> tuple[list[_Found], list[str]]:
+        return [_Candidate(CONVERSION_TABLE, outer, (outer,), len(data), read)], []
+
     infos = archive.infolist()
     _check_zip_layout(outer, infos)
-    found: list[_Found] = []
+    candidates: list[_Candidate] = []
     ignored: list[str] = []
-    total_read = 0
     for info in infos:
         if info.is_dir():
             continue
         where = f"{outer}:{info.filename}"
         folder, _, base = info.filename.replace("\\", "/").rpartition("/")
         role = _role_of(base, where=where)
-        data = b""
         if base.lower().endswith(".xml"):
-            # XML members are told apart by content: Index files have no stable names.
-            data = _read_member(archive, info, where=where)
-            role = _xml_role(data, where=where) or role
+            # XML members are told apart by content (Index files have no stable names): by
+            # their first bytes, unpacked alone.
+            head = _read_member(archive, info, where=where, limit=_SNIFFED_BYTES, whole=False)
+            role = _xml_role(head, where=where) or role
         if role is None:
             ignored.append(where)
             continue
-        data = data or _read_member(archive, info, where=where)
-        total_read += len(data)
-        if total_read > _MAX_TOTAL_BYTES:
-            raise ImportFileError(
-                f"unpacks to more than {_MAX_TOTAL_BYTES // _MB} MB in all; refused", file=where
-            )
-        _check_content(role, data, where=where)
         folders = tuple(reversed([part for part in folder.split("/") if part]))
-        found.append(_Found(Member(role=role, name=where, data=data), (base, *folders, outer)))
-    if not found:
+
+        def read(left: int, info=info, where=where) -> bytes:
+            return _read_member(archive, info, where=where, limit=left)
+
+        candidates.append(_Candidate(role, where, (base, *folders, outer), info.file_size, read))
+    if not candidates:
         names = [info.filename for info in infos if not info.is_dir()]
         if not names:
             raise ImportFileError("is an empty zip file", file=outer)
@@ -278,7 +352,7 @@ def _read_zip_members(outer: str, archive: zipfile.ZipFile) -> tuple[list[_Found
             f"(it holds: {_list_names(names)})",
             file=outer,
         )
-    return found, ignored
+    return candidates, ignored
 
 
 def _check_zip_layout(outer: str, infos: list[zipfile.ZipInfo]) -> None:
@@ -286,11 +360,6 @@ def _check_zip_layout(outer: str, infos: list[zipfile.ZipInfo]) -> None:
 
     The sizes here are the zip's own claims; _read_member does not trust them.
     """
-    if len(infos) > _MAX_MEMBERS:
-        raise ImportFileError(
-            f"holds {len(infos)} members, more than the {_MAX_MEMBERS} a release zip can have",
-            file=outer,
-        )
     total = 0
     for info in infos:
         where = f"{outer}:{info.filename}"
@@ -329,16 +398,27 @@ def _check_zip_layout(outer: str, infos: list[zipfile.ZipInfo]) -> None:
             )
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, where: str) -> bytes:
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, where: str, limit: int, whole=True
+) -> bytes:
+    """A member's bytes: all of them (refused beyond `limit`, the file's own cap or what its
+    compressed size allows), or with `whole` false its first `limit` bytes only."""
     if info.flag_bits & 0x1:
         raise ImportFileError(
             "is encrypted (password-protected); upload an unencrypted copy", file=where
         )
-    # The header's sizes may lie, so bound what we inflate by our own limits, not by them.
-    limit = min(_MAX_MEMBER_BYTES, max(_RATIO_FLOOR_BYTES, _MAX_RATIO * info.compress_size))
     try:
         with archive.open(info) as stream:
-            return _read_capped(stream, limit=limit, where=where)
+            if not whole:
+                return stream.read(limit)
+            # The header's sizes may lie, so bound what we inflate by our own limits.
+            by_ratio = max(_RATIO_FLOOR_BYTES, _MAX_RATIO * info.compress_size)
+            if by_ratio < min(limit, _MAX_FILE_BYTES):
+                return _read_capped(stream, limit=by_ratio, where=where)
+            try:
+                return _read_capped(stream, limit=min(limit, _MAX_FILE_BYTES), where=where)
+            except ImportFileError:
+                raise _too_large(where, limit) from None
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -415,19 +495,16 @@ def _check_text(data: bytes, *, where: str) -> None:
         ) from exc
 
 
-def _one_member_per_role(found: list[_Found]) -> dict[str, Member]:
-    members: dict[str, Member] = {}
-    for item in found:
-        member = item.member
-        if member.role in members:
-            first = members[member.role].name
+def _one_file_per_role(candidates: list[_Candidate]) -> None:
+    first: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate.role in first:
             raise ImportFileError(
-                f"two {_ROLE_LABELS[member.role]}s were given, {first} and {member.name}: "
-                "upload the files of one release only",
-                file=member.name,
+                f"two {_ROLE_LABELS[candidate.role]}s were given, {first[candidate.role]} and "
+                f"{candidate.name}: upload the files of one release only",
+                file=candidate.name,
             )
-        members[member.role] = member
-    return members
+        first[candidate.role] = candidate.name
 
 
 def _release_date(found: list[_Found]) -> tuple[int | None, datetime.date | None]:

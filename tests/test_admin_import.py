@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release
+from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
 from tests.conftest import (
     FY2026_CONVERSION,
     FY2026_XML,
@@ -460,6 +460,58 @@ def test_unpublish_takes_a_release_back_without_deleting_it_and_delete_asks_firs
         ("delete", "FY2026"),
         ("unpublish", "FY2026"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_release_being_imported_again_is_not_published_unpublished_or_deleted(staff):
+    """An import queued or running replaces the release's rows when it runs: acting on the
+    release meanwhile is refused in plain words, audited, and changes nothing."""
+    fy2026 = Release.objects.get(label="FY2026")
+    Release.objects.filter(label="FY2017").update(status=Release.Status.DRAFT, published_at=None)
+    fy2017 = Release.objects.get(label="FY2017")
+    runs = [
+        ImportRun.objects.start(
+            uploads=[("icd10cm-order-2026.txt", b"x")],
+            fiscal_year=release.fiscal_year,
+            effective_date=release.effective_date,
+            label=release.label,
+            user=None,
+        )
+        for release in (fy2026, fy2017)
+    ]
+    before = release_tables()
+    attempts = [
+        (reverse("admin:codes_release_unpublish", args=[fy2026.pk]), {}, "unpublish", runs[0]),
+        (
+            reverse("admin:codes_release_delete", args=[fy2026.pk]),
+            {"post": "yes"},
+            "delete",
+            runs[0],
+        ),
+        (reverse("admin:codes_release_publish", args=[fy2017.pk]), {}, "publish", runs[1]),
+    ]
+    for url, data, action, run in attempts:
+        response = staff.post(url, data, follow=True)
+        said = [str(m) for m in response.context["messages"]]
+        label = run.label
+        assert said == [
+            f"{label} is being imported again (import #{run.pk}, queued): try again once that "
+            "import has finished. Nothing was changed."
+        ], action
+        event = AuditEvent.objects.first()
+        assert (event.action, event.outcome, event.release_label) == (action, "refused", label)
+    assert release_tables() == before
+    assert Release.objects.get(label="FY2026").is_published
+    assert not Release.objects.get(label="FY2017").is_published
+
+
+@pytest.mark.django_db
+def test_a_release_replaced_since_it_was_read_is_not_published():
+    gone = Release(
+        pk=987_654, label="FY2099", fiscal_year=2099, effective_date=datetime.date(2098, 10, 1)
+    )
+    with pytest.raises(ReleaseBusy, match="FY2099 was replaced by an import meanwhile"):
+        gone.publish()
 
 
 def flow_urls() -> list[str]:

@@ -19,8 +19,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from codes.admin import importing, indexes
+from codes.admin.refusals import refuse_busy
 from codes.icd10 import undotted
-from codes.models import AuditEvent, Code, ImportRun, Release
+from codes.models import AuditEvent, Code, ImportRun, Release, ReleaseBusy
 
 # Every view of the import flow, and the release admin itself, need it.
 IMPORT_PERMISSION = "codes.import_release"
@@ -86,9 +87,25 @@ class ReleaseAdmin(admin.ModelAdmin):
             )
         return deleted, {"releases": len(deleted)}, set(), []
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:
-        for release in queryset:
-            self.delete_model(request, release)
+    def get_actions(self, request: HttpRequest) -> dict:
+        # One release at a time, from its own page: each deletion is confirmed with its counts,
+        # refused while an import replaces it, and audited.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        release = self.get_object(request, object_id)
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ReleaseBusy as busy:
+            refuse_busy(request, AuditEvent.Action.DELETE, release, busy)
+            still_there = Release.objects.filter(pk=release.pk).exists()
+            return HttpResponseRedirect(
+                reverse("admin:codes_release_preview", args=[release.pk])
+                if still_there
+                else reverse("admin:codes_release_changelist")
+            )
 
     def delete_model(self, request: HttpRequest, obj: Release) -> None:
         label, published = obj.label, obj.is_published

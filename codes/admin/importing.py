@@ -22,8 +22,16 @@ from django.views.decorators.http import require_POST
 
 from codes.admin.forms import ImportReleaseForm, human_size
 from codes.admin.indexes import index_summaries
+from codes.admin.refusals import refuse_busy
 from codes.icd10 import dotted, undotted
-from codes.models import AuditEvent, CodeChange, ImportInProgress, ImportRun, Release
+from codes.models import (
+    AuditEvent,
+    CodeChange,
+    ImportInProgress,
+    ImportRun,
+    Release,
+    ReleaseBusy,
+)
 from codes.tasks import run_import
 
 # A queued run nobody picked up after this long probably has no worker to run it.
@@ -309,12 +317,17 @@ def _switch(request: HttpRequest, model_admin: ModelAdmin, pk: int, *, publish: 
     release = get_object_or_404(Release, pk=pk)
     verb = "publish" if publish else "unpublish"
     if request.method == "POST":
+        action = AuditEvent.Action.PUBLISH if publish else AuditEvent.Action.UNPUBLISH
         if release.is_published == publish:
             messages.info(request, f"{release.label} was already {verb}ed.")
-        else:
+            return redirect("admin:codes_release_preview", release.pk)
+        try:
             release.publish() if publish else release.unpublish()
+        except ReleaseBusy as busy:
+            refuse_busy(request, action, release, busy)
+        else:
             AuditEvent.record(
-                AuditEvent.Action.PUBLISH if publish else AuditEvent.Action.UNPUBLISH,
+                action,
                 actor=request.user.get_username(),
                 release=release,
                 message=(

@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
+from codes.admin.refusals import refuse_busy
 from codes.importer.index_data import REPORTED_STATUSES
 from codes.importer.index_xml import PARTS
-from codes.models import AuditEvent, IndexCodeReference, Release, ReleaseIndex
+from codes.models import AuditEvent, IndexCodeReference, Release, ReleaseBusy, ReleaseIndex
 
 
 def index_summaries(release: Release) -> list[dict]:
@@ -55,6 +56,17 @@ def index_summaries(release: Release) -> list[dict]:
     return shown
 
 
+def _refused_while_importing(request: HttpRequest, action: str, release: Release) -> bool:
+    """True, said and audited, when an import into the release is queued or running: it may
+    be replacing the very Index to publish or discard."""
+    try:
+        release.refuse_if_busy()
+    except ReleaseBusy as busy:
+        refuse_busy(request, action, release, busy)
+        return True
+    return False
+
+
 def publish_index_view(
     request: HttpRequest, model_admin: ModelAdmin, pk: int, index_id: int
 ) -> HttpResponse:
@@ -63,6 +75,8 @@ def publish_index_view(
     if request.method == "POST":
         if index.is_current:
             messages.info(request, f"That Index is already the one {release.label} shows.")
+        elif _refused_while_importing(request, AuditEvent.Action.PUBLISH_INDEX, release):
+            pass
         else:
             replaced = index.publish()
             message = f"The Index imported {_when(index)} is now the Index of {release.label}"
@@ -98,6 +112,8 @@ def discard_index_view(
         )
         return redirect("admin:codes_release_preview", release.pk)
     if request.method == "POST":
+        if _refused_while_importing(request, AuditEvent.Action.DISCARD_INDEX, release):
+            return redirect("admin:codes_release_preview", release.pk)
         message = f"The draft Index imported {_when(index)} for {release.label} was discarded."
         files = index.report.get("files", [])
         index.remove()

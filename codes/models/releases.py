@@ -128,6 +128,31 @@ class Release(models.Model):
             summary["codes" if is_billable else "headers"][change] = count
         return summary
 
+    def running_import(self) -> "ImportRun | None":
+        """The import of this release's effective date that is queued or running, if any: it
+        replaces this release's rows (or adds an Index to them) when it runs."""
+        return ImportRun.objects.active().filter(effective_date=self.effective_date).first()
+
+    def refuse_if_busy(self) -> None:
+        """ReleaseBusy when an import of this release is queued or running."""
+        run = self.running_import()
+        if run is not None:
+            raise ReleaseBusy(
+                f"{self.label} is being imported again (import #{run.pk}, "
+                f"{run.get_status_display().lower()}): try again once that import has "
+                "finished. Nothing was changed."
+            )
+
+    def _lock_unless_busy(self) -> None:
+        """Inside a transaction: lock this release's row, or raise ReleaseBusy when an import
+        would replace it (queued or running) or has replaced it since it was read."""
+        self.refuse_if_busy()
+        if not Release.objects.select_for_update().filter(pk=self.pk).exists():
+            raise ReleaseBusy(
+                f"{self.label} was replaced by an import meanwhile: open the release list "
+                "again. Nothing was changed."
+            )
+
     def publish(self) -> None:
         """Make the release visible to the public pages and the API: one UPDATE, and the
         releases after it compared to it again, in the same transaction."""
@@ -136,6 +161,7 @@ class Release(models.Model):
 
         now = timezone.now()
         with transaction.atomic():
+            self._lock_unless_busy()
             Release.objects.filter(pk=self.pk).update(
                 status=Release.Status.PUBLISHED, published_at=now
             )
@@ -150,6 +176,7 @@ class Release(models.Model):
         from codes.selection import forget_published_releases
 
         with transaction.atomic():
+            self._lock_unless_busy()
             Release.objects.filter(pk=self.pk).update(
                 status=Release.Status.DRAFT, published_at=None
             )
@@ -162,6 +189,7 @@ class Release(models.Model):
         from codes.importer.loader import refresh_changes_after
 
         with transaction.atomic():
+            self._lock_unless_busy()
             self.delete()
             refresh_changes_after(self.effective_date)
 
@@ -390,6 +418,10 @@ class CodeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change} {dotted(self.code)}"
+
+
+class ReleaseBusy(Exception):
+    """Publishing, unpublishing or deleting a release that an import is replacing."""
 
 
 class ImportInProgress(Exception):

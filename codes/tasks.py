@@ -13,6 +13,7 @@ from django_tasks import task
 from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.run import import_release
 from codes.models import AuditEvent, ImportRun
+from codes.models.releases import RunTakenOver
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,12 @@ def run_import(run_id: int) -> str:
 
 def execute_import(run: ImportRun) -> None:
     """Run the one importer on the stored files, then remove them, unless the database failed
-    while storing them (the run can then be retried)."""
+    while storing them (the run can then be retried).
+
+    A worker declared dead while it still ran (stalled past IMPORT_STALE_AFTER) no longer owns
+    its run: it stops at its next report, or records nothing when it finishes, and leaves the
+    files alone, which a retry may hold by then.
+    """
     actor = run.created_by_name
     keep_files = False
     try:
@@ -58,14 +64,19 @@ def execute_import(run: ImportRun) -> None:
             progress=_Progress(run),
             index_of_another_year=run.index_of_another_year,
         )
+    except RunTakenOver:
+        logger.warning("import #%s was declared dead while it ran; it stopped", run.pk)
+        return
     except ImportFileError as error:
         if isinstance(error, ReleaseNotStored) and error.connection_lost:
             # The files were fine and the loader's transaction rolled back: the same files may
             # well go in once the database is back, so they are kept for a retry.
             keep_files = True
-            run.fail(f"The import failed: {error}. Retry it once the database is back.")
+            owned = run.fail(f"The import failed: {error}. Retry it once the database is back.")
         else:
-            run.fail(f"Import refused, nothing was stored: {error}")
+            owned = run.fail(f"Import refused, nothing was stored: {error}")
+        if not owned:
+            return _taken_over(run)
         AuditEvent.record(
             AuditEvent.Action.IMPORT,
             actor=actor,
@@ -76,10 +87,13 @@ def execute_import(run: ImportRun) -> None:
         )
     except Exception as error:
         logger.exception("import #%s failed", run.pk)
-        run.fail(
-            "The import stopped on an unexpected error, nothing was stored: "
-            f"{type(error).__name__}: {error}"
+        # Only the kind of error: its text may name server paths; the log has the details.
+        owned = run.fail(
+            "The import stopped on an unexpected error, nothing was stored "
+            f"({type(error).__name__}; the server log has the details)."
         )
+        if not owned:
+            return _taken_over(run)
         AuditEvent.record(
             AuditEvent.Action.IMPORT,
             actor=actor,
@@ -89,7 +103,8 @@ def execute_import(run: ImportRun) -> None:
             import_run=run,
         )
     else:
-        run.succeed(release)
+        if not run.succeed(release):
+            return _taken_over(run)
         AuditEvent.record(
             AuditEvent.Action.IMPORT,
             actor=actor,
@@ -97,9 +112,14 @@ def execute_import(run: ImportRun) -> None:
             release=release,
             import_run=run,
         )
-    finally:
-        if not keep_files:
-            run.delete_files()
+    if not keep_files:
+        run.delete_files()
+
+
+def _taken_over(run: ImportRun) -> None:
+    logger.warning(
+        "import #%s ended after it was declared dead; its outcome is not recorded", run.pk
+    )
 
 
 class _Progress:

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
+from codes.tasks import execute_import
 from tests.conftest import (
     FY2026_CONVERSION,
     FY2026_XML,
@@ -460,6 +461,77 @@ def test_unpublish_takes_a_release_back_without_deleting_it_and_delete_asks_firs
         ("delete", "FY2026"),
         ("unpublish", "FY2026"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_worker_declared_dead_that_still_runs_leaves_the_retry_alone(importer, settings):
+    """A worker stalled past IMPORT_STALE_AFTER (a slow file) is declared dead and its run
+    retried; when it wakes it stops at its next report, or records nothing when it finishes,
+    and never deletes the files the retry now holds."""
+    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+
+    def declared_dead_and_retried():
+        run = ImportRun.objects.start(
+            uploads=[(april.name, april.read_bytes())],
+            fiscal_year=2025,
+            effective_date=datetime.date(2025, 4, 1),
+            label="FY2025 April 1 update",
+            user=importer,
+        )
+        assert run.claim()
+        stalled = ImportRun.objects.get(pk=run.pk)  # the worker's own copy, files and all
+        ImportRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=timezone.now()
+            - datetime.timedelta(seconds=settings.IMPORT_STALE_AFTER + 1)
+        )
+        assert ImportRun.objects.fail_stale() == 1
+        retry = ImportRun.objects.get(pk=run.pk).retry(user=importer)
+        return stalled, retry
+
+    before = release_tables()
+    # It wakes before storing anything: its first report stops it.
+    stalled, retry = declared_dead_and_retried()
+    execute_import(stalled)
+    assert ImportRun.objects.get(pk=stalled.pk).status == "failed"
+    assert retry.read_files() == [(april.name, april.read_bytes())]
+    assert release_tables() == before
+    assert not AuditEvent.objects.filter(action="import").exists()
+
+    # It fails after it was declared dead (a file of its own is gone): nothing recorded either.
+    ImportRun.objects.filter(pk=retry.pk).update(status="failed", active_key=None)
+    stalled, retry = declared_dead_and_retried()
+    stalled.files = [{**f, "path": "gone/0"} for f in stalled.files]
+    execute_import(stalled)
+    last = ImportRun.objects.get(pk=stalled.pk).messages[-1]
+    assert "The worker stopped while" in last  # the verdict that declared it dead, untouched
+    assert retry.read_files() == [(april.name, april.read_bytes())]
+    assert not AuditEvent.objects.filter(action="import").exists()
+
+
+@pytest.mark.django_db
+def test_a_file_gone_from_the_server_is_named_as_uploaded_never_by_its_path(importer, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    run = ImportRun.objects.start(
+        uploads=[(april.name, april.read_bytes())],
+        fiscal_year=2025,
+        effective_date=datetime.date(2025, 4, 1),
+        label="FY2025 April 1 update",
+        user=importer,
+    )
+    assert run.claim()
+    (Path(settings.IMPORT_UPLOAD_DIR) / run.files[0]["path"]).unlink()
+    execute_import(run)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.messages[-1] == (
+        f"Import refused, nothing was stored: {april.name}: the uploaded file is no longer on "
+        "the server (No such file or directory); upload it again"
+    )
+    assert str(settings.IMPORT_UPLOAD_DIR) not in " ".join(run.messages)
+    event = AuditEvent.objects.get(action="import")
+    assert str(settings.IMPORT_UPLOAD_DIR) not in event.message
 
 
 @pytest.mark.django_db

@@ -157,6 +157,48 @@ def order_number_of_5000_digits():
     return with_member(ORDER, b"".join(lines))
 
 
+def with_order_line(number: int, change) -> list[tuple[str, bytes]]:
+    """The FY2026 zip with line `number` (1-based) of the order file changed by `change`."""
+    lines = order_lines()
+    lines[number - 1] = change(lines[number - 1])
+    return with_member(ORDER, b"".join(lines))
+
+
+def long_title_of_10_mb():
+    return with_order_line(10, lambda line: line.rstrip(b"\r\n") + b" x" * 5_000_000 + b"\r\n")
+
+
+def long_title_of_401_characters():
+    return with_order_line(10, lambda line: line[:77] + b"y" * 401 + b"\r\n")
+
+
+def control_characters_in_titles():
+    return with_order_line(10, lambda line: line.replace(b"Typhoid", b"Typh\x1boid", 1))
+
+
+def tab_in_a_short_title():
+    return with_order_line(10, lambda line: line[:20] + b"\t" + line[21:])
+
+
+def bare_carriage_return_in_a_title():
+    return with_order_line(10, lambda line: line.replace(b"pneumonia", b"pneu\rmonia", 1))
+
+
+def shifted_long_title():
+    return with_order_line(10, lambda line: line[:77] + b" " + line[77:])
+
+
+def trailing_space_on_every_line():
+    lines = [line.rstrip(b"\r\n") + b"  \r\n" for line in order_lines()]
+    return with_member(ORDER, b"".join(lines))
+
+
+def codes_file_title_with_bel():
+    lines = fy2026_members()[CODES].splitlines(keepends=True)
+    lines[5] = lines[5][:10] + b"\x07" + lines[5][10:]  # inside the title (column 9 on)
+    return with_member(CODES, b"".join(lines))
+
+
 def codes_file_as_order_file():
     return with_member(ORDER, fy2026_members()[CODES])
 
@@ -376,6 +418,22 @@ CASES = [
         False,
     ),
     (codes_file_disagreeing, rf"{CODES}: the codes file disagrees .* on 1 codes", False),
+    (
+        long_title_of_10_mb,
+        rf"{ORDER}, line 10: A0103: the long title is 10,000,0\d\d characters long, more than "
+        "the 400 allowed",
+        False,
+    ),
+    (
+        long_title_of_401_characters,
+        rf"{ORDER}, line 10: A0103: the long title is 401 characters long",
+        False,
+    ),
+    (control_characters_in_titles, rf"{ORDER}, line 10: A0103: the .* holds ESC", False),
+    (tab_in_a_short_title, rf"{ORDER}, line 10: A0103: the short title holds a TAB", False),
+    (bare_carriage_return_in_a_title, rf"{ORDER}, line 10: .* holds a carriage return", False),
+    (shifted_long_title, rf"{ORDER}, line 10: A0103: the long title starts with a space", False),
+    (codes_file_title_with_bel, rf"{CODES}, line 6: .*: the title holds BEL", False),
     (empty_zip, ZIP_NAME, True),
     (zip_without_needed_members, ZIP_NAME, True),
     (zip_with_only_the_codes_file, "no order file and no tabular XML", False),
@@ -512,3 +570,17 @@ def test_an_upload_of_big_files_takes_bounded_memory(build, most_mb, tmp_path):
     assert (message == "accepted") == (build is three_zips_within_the_budget), message
     # Before: three uploads like these took a worker from 270 MB to 2.0 GB.
     assert int(grown_mb) < most_mb, message
+
+
+def test_a_refusal_quotes_a_bounded_excerpt_of_what_it_refuses():
+    """A message built around 600 KB of a file's text keeps its start and its end (the reason),
+    not the 600 KB: runs, admin pages and audit events stay small."""
+    description = "Cholera" + "\u00a0" * 600_000 + "due to Vibrio"
+    error = ImportFileError(
+        f'the chapter description "{description}" is not a chapter', element="x" * 5000
+    )
+    assert len(str(error)) < 1_400
+    assert str(error).startswith("x" * 100)
+    assert error.message.startswith('the chapter description "Cholera')
+    assert error.message.endswith('due to Vibrio" is not a chapter')
+    assert "characters…]" in error.message

@@ -143,3 +143,10 @@ def test_it_reads_order_numbers_widened_to_9_digits():
     entries = parse_order_file(wide, filename="order.txt")
     assert [(e.sequence, e.code) for e in entries[:2]] == [(1, "A00"), (2, "A000")]
     assert len(entries) == 98_186
+
+
+def test_trailing_spaces_are_not_part_of_a_title(fy2026):
+    """A file whose every line ends with spaces reads as the same entries (not 98,186 revised
+    titles)."""
+    padded = b"".join(line + b"   \r\n" for line in ORDER_BYTES.split(b"\r\n")[:-1])
+    assert parse_order_file(padded, filename=ORDER_NAME) == fy2026

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from codes.icd10 import UNDOTTED_CODE_RE
 from codes.importer.errors import ImportFileError
 from codes.importer.order_file import ADDENDA_LINE_RE, ORDER_LINE_RE, decode_lines
+from codes.importer.titles import MAX_LONG_TITLE, title_problem
 
 # "A000    Cholera due to Vibrio cholerae 01, biovar cholerae": code padded to 7, a space, title.
 CODES_LINE_RE = re.compile(r"(?P<code>[0-9A-Za-z ]{7}) (?P<title>\S.*)")
@@ -36,7 +37,11 @@ def parse_codes_file(data: bytes, *, filename: str) -> list[CodesEntry]:
                 line=number,
             )
         seen[code] = number
-        entries.append(CodesEntry(code=code, long_title=match["title"], line=number))
+        title = match["title"].rstrip()
+        problem = title_problem(title, limit=MAX_LONG_TITLE)
+        if problem:
+            raise ImportFileError(f"{code}: {problem}", file=filename, line=number)
+        entries.append(CodesEntry(code=code, long_title=title, line=number))
     return entries
 
 

@@ -1,5 +1,18 @@
 """The one error every importer stage raises: it names the file, and the line or element."""
 
+# A refusal quotes what it refuses, but never all of it: a 600 KB title must not land whole in
+# the run's messages, the admin page and the audit.
+MAX_MESSAGE = 1000
+MAX_NAME = 300
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The text, or its start and end around the number of characters left out."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 4
+    return f"{text[:head]} […{len(text) - head - tail:,} characters…] {text[-tail:]}"
+
 
 class ImportFileError(Exception):
     """A file (or a member of a zip) cannot be imported as it is.
@@ -11,10 +24,10 @@ class ImportFileError(Exception):
     def __init__(
         self, message: str, *, file: str = "", line: int | None = None, element: str = ""
     ) -> None:
-        self.message = message
-        self.file = file
+        self.message = excerpt(message, MAX_MESSAGE)
+        self.file = excerpt(file, MAX_NAME)
         self.line = line
-        self.element = element
+        self.element = excerpt(element, MAX_NAME)
         super().__init__(str(self))
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from codes.icd10 import UNDOTTED_CODE_RE
 from codes.importer.errors import ImportFileError
+from codes.importer.titles import MAX_LONG_TITLE, MAX_SHORT_TITLE, title_problem
 
 # "00001 A00     0 Cholera<53 spaces> Cholera". The order number is 5 digits today; allow
 # more, since 99,999 lines is close (FY2026 has 98,186) and CMS will have to widen it.
@@ -101,13 +102,21 @@ def parse_order_file(data: bytes, *, filename: str) -> list[OrderEntry]:
                 line=number,
             )
         seen[code] = number
+        # Trailing spaces pad a column; they are not part of a title.
+        short_title = line[width + 11 : width + 71].rstrip()
+        long_title = line[width + 72 :].rstrip()
+        problem = title_problem(
+            short_title, limit=MAX_SHORT_TITLE, what="short title"
+        ) or title_problem(long_title, limit=MAX_LONG_TITLE, what="long title")
+        if problem:
+            raise ImportFileError(f"{code}: {problem}", file=filename, line=number)
         entries.append(
             OrderEntry(
                 sequence=int(line[:width]),
                 code=code,
                 is_billable=flag == "1",
-                short_title=line[width + 11 : width + 71].rstrip(),
-                long_title=line[width + 72 :],
+                short_title=short_title,
+                long_title=long_title,
                 line=number,
             )
         )

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from codes.fiscal import fiscal_year_of
 from codes.icd10 import dotted, prefix_upper_bound
+from codes.importer.titles import MAX_LONG_TITLE, MAX_SHORT_TITLE
 
 
 class ReleaseQuerySet(models.QuerySet):
@@ -290,8 +291,8 @@ class Code(models.Model):
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="codes")
     code = models.CharField(max_length=7)  # undotted; dotted() formats it
-    short_title = models.CharField(max_length=60, blank=True)
-    long_title = models.CharField(max_length=400)
+    short_title = models.CharField(max_length=MAX_SHORT_TITLE, blank=True)
+    long_title = models.CharField(max_length=MAX_LONG_TITLE)
     is_billable = models.BooleanField()
     kind = models.CharField(max_length=11, choices=Kind.choices)
     parent_code = models.CharField(max_length=7, blank=True)  # "" for a category
@@ -403,10 +404,10 @@ class CodeChange(models.Model):
     code = models.CharField(max_length=7)
     change = models.CharField(max_length=7, choices=Change.choices)
     is_billable = models.BooleanField()
-    old_short_title = models.CharField(max_length=60, blank=True)
-    old_long_title = models.CharField(max_length=400, blank=True)
-    new_short_title = models.CharField(max_length=60, blank=True)
-    new_long_title = models.CharField(max_length=400, blank=True)
+    old_short_title = models.CharField(max_length=MAX_SHORT_TITLE, blank=True)
+    old_long_title = models.CharField(max_length=MAX_LONG_TITLE, blank=True)
+    new_short_title = models.CharField(max_length=MAX_SHORT_TITLE, blank=True)
+    new_long_title = models.CharField(max_length=MAX_LONG_TITLE, blank=True)
 
     class Meta:
         ordering = ["code", "change"]
@@ -434,6 +435,14 @@ class ImportInProgress(Exception):
             f"{run.get_status_display().lower()} (import #{run.pk}, started by "
             f"{run.created_by_name or 'someone'}): wait for it to finish"
         )
+
+
+class RunTakenOver(Exception):
+    """The run's worker was declared dead while it still ran: the run is no longer its own."""
+
+    def __init__(self, run: "ImportRun") -> None:
+        self.run = run
+        super().__init__(f"import #{run.pk} was declared dead while its worker still ran")
 
 
 class ImportRunQuerySet(models.QuerySet):
@@ -581,10 +590,25 @@ class ImportRun(models.Model):
 
     def read_files(self) -> list[tuple[str, bytes]]:
         root = Path(settings.IMPORT_UPLOAD_DIR)
-        return [(f["name"], (root / f["path"]).read_bytes()) for f in self.files]
+        files = []
+        for f in self.files:
+            try:
+                files.append((f["name"], (root / f["path"]).read_bytes()))
+            except OSError as error:
+                # Named as uploaded: the server's folders are nobody's business.
+                from codes.importer.errors import ImportFileError
+
+                raise ImportFileError(
+                    f"the uploaded file is no longer on the server ({error.strerror or 'gone'}); "
+                    "upload it again",
+                    file=f["name"],
+                ) from None
+        return files
 
     def delete_files(self) -> None:
+        """Delete the files this run holds now (read again: a retry may have taken them)."""
         root = Path(settings.IMPORT_UPLOAD_DIR)
+        self.files = ImportRun.objects.values_list("files", flat=True).get(pk=self.pk)
         for f in self.files:
             if f["path"]:
                 (root / f["path"]).unlink(missing_ok=True)
@@ -612,14 +636,17 @@ class ImportRun(models.Model):
         return bool(claimed)
 
     def report(self, stage: str, progress: int) -> None:
-        """The worker's progress, which is also its heartbeat."""
+        """The worker's progress, which is also its heartbeat; RunTakenOver when the run was
+        declared dead meanwhile (its files may belong to a retry by now)."""
         now = timezone.now()
         self.stage, self.progress, self.heartbeat_at = stage[:200], progress, now
-        ImportRun.objects.filter(pk=self.pk).update(
+        updated = ImportRun.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
             stage=self.stage, progress=progress, heartbeat_at=now, messages=self.messages
         )
+        if not updated:
+            raise RunTakenOver(self)
 
-    def succeed(self, release: Release) -> None:
+    def succeed(self, release: Release) -> bool:
         if not self.index_only:
             message = f"Imported {release.label} as a draft."
         elif release.is_published:
@@ -629,10 +656,10 @@ class ImportRun(models.Model):
             )
         else:
             message = f"Imported the Index of {release.label} (a draft release)."
-        self._finish(self.Status.SUCCEEDED, message, release)
+        return self._finish(self.Status.SUCCEEDED, message, release)
 
-    def fail(self, message: str) -> None:
-        self._finish(self.Status.FAILED, message)
+    def fail(self, message: str) -> bool:
+        return self._finish(self.Status.FAILED, message)
 
     def fail_as_dead(self) -> bool:
         """Mark failed a run whose worker stopped reporting; False when it reported meanwhile."""
@@ -695,25 +722,25 @@ class ImportRun(models.Model):
             self.delete_files()
         return bool(updated)
 
-    def _finish(self, status: str, message: str, release: Release | None = None) -> None:
-        self.status = status
-        self.messages = [*self.messages, message]
-        self.release = release or self.release
-        self.active_key = None
-        self.finished_at = timezone.now()
-        if status == self.Status.SUCCEEDED:
-            self.progress, self.stage = 100, "Done"
-        self.save(
-            update_fields=[
-                "status",
-                "messages",
-                "release",
-                "active_key",
-                "finished_at",
-                "progress",
-                "stage",
-            ]
+    def _finish(self, status: str, message: str, release: Release | None = None) -> bool:
+        """Record the outcome; False, recording nothing, when the run had already ended (a
+        worker declared dead that finished after all)."""
+        finished_at = timezone.now()
+        done = status == self.Status.SUCCEEDED
+        updated = ImportRun.objects.filter(
+            pk=self.pk, status__in=[self.Status.QUEUED, self.Status.RUNNING]
+        ).update(
+            status=status,
+            messages=[*self.messages, message],
+            release=release or self.release,
+            active_key=None,
+            finished_at=finished_at,
+            progress=100 if done else self.progress,
+            stage="Done" if done else self.stage,
         )
+        if updated:
+            self.refresh_from_db()
+        return bool(updated)
 
 
 class AuditEvent(models.Model):

@@ -193,6 +193,12 @@ def trailing_space_on_every_line():
     return with_member(ORDER, b"".join(lines))
 
 
+def codes_file_with_another_title():
+    lines = fy2026_members()[CODES].splitlines(keepends=True)
+    lines[5] = lines[5].replace(b"Typhoid", b"Paratyphoid", 1)
+    return with_member(CODES, b"".join(lines))
+
+
 def codes_file_title_with_bel():
     lines = fy2026_members()[CODES].splitlines(keepends=True)
     lines[5] = lines[5][:10] + b"\x07" + lines[5][10:]  # inside the title (column 9 on)
@@ -433,6 +439,13 @@ CASES = [
     (tab_in_a_short_title, rf"{ORDER}, line 10: A0103: the short title holds a TAB", False),
     (bare_carriage_return_in_a_title, rf"{ORDER}, line 10: .* holds a carriage return", False),
     (shifted_long_title, rf"{ORDER}, line 10: A0103: the long title starts with a space", False),
+    (
+        codes_file_with_another_title,
+        rf"{CODES}: the codes file disagrees with the release on 1 codes: A0102 \(line 6\) is "
+        "titled 'Paratyphoid fever with heart involvement' in the codes file but 'Typhoid fever "
+        "with heart involvement' in the order file",
+        False,
+    ),
     (codes_file_title_with_bel, rf"{CODES}, line 6: .*: the title holds BEL", False),
     (empty_zip, ZIP_NAME, True),
     (zip_without_needed_members, ZIP_NAME, True),

@@ -292,17 +292,35 @@ def _from_tabular_alone(tabular: Tabular) -> ReleaseData:
     return data
 
 
-def check_codes_file(billable: set[str], codes: Sequence[CodesEntry], codes_name: str) -> Check:
-    """The codes file must list exactly the billable codes of the order file (or the XML)."""
+def check_codes_file(
+    billable: dict[str, str | None], codes: Sequence[CodesEntry], codes_name: str
+) -> Check:
+    """The codes file must list exactly the billable codes of the order file (or the XML), and
+    with the order file's long titles. `billable`: code -> the order file's long title, or
+    None when the codes come from the XML alone (whose titles keep accents the CMS text files
+    fold, so they are not compared)."""
     listed = {entry.code: entry for entry in codes}
     problems = [
         f"{code} (line {listed[code].line}) is not a billable code of the release"
         for code in sorted(listed.keys() - billable)
     ] + [f"billable code {code} is missing" for code in sorted(billable - listed.keys())]
+    problems += [
+        f"{code} (line {entry.line}) is titled {_shown(entry.long_title)} in the codes file but "
+        f"{_shown(billable[code])} in the order file"
+        for code, entry in sorted(listed.items())
+        if billable.get(code) is not None and entry.long_title != billable[code]
+    ]
     if problems:
         raise ImportFileError(
             f"the codes file disagrees with the release on {len(problems)} codes: "
             + _listed(problems),
             file=codes_name,
         )
-    return Check("codes file vs order file", True, f"the same {len(billable):,} billable codes")
+    detail = f"the same {len(billable):,} billable codes"
+    if any(title is not None for title in billable.values()):
+        detail += ", with the same titles"
+    return Check("codes file vs order file", True, detail)
+
+
+def _shown(title: str) -> str:
+    return repr(title if len(title) <= 80 else f"{title[:77]}...")

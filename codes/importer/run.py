@@ -89,7 +89,11 @@ def import_release(
     if codes is not None:
         listed = parsed_order or parsed_tabular.codes
         codes_check = check_codes_file(
-            {entry.code for entry in listed if entry.is_billable},
+            {
+                entry.code: entry.long_title if parsed_order else None
+                for entry in listed
+                if entry.is_billable
+            },
             parse_codes_file(codes.data, filename=codes.name),
             codes.name,
         )

@@ -1,6 +1,7 @@
-"""The FHIR facade: every answer parses as a FHIR resource (fhir.resources, R4B models: 8.x ships
-no R4 package; R4B keeps R4's CodeSystem, Parameters, OperationOutcome, Bundle and capability
-resources unchanged) and says the right thing about real FY2025/FY2026 codes."""
+"""The FHIR facade: every answer is valid against the R4 JSON schema (tests/fhir_schema), parses
+as a FHIR resource (fhir.resources, R4B models: 8.x ships no R4 package; R4B keeps R4's
+CodeSystem, Parameters, OperationOutcome, Bundle and capability resources unchanged) and says the
+right thing about real FY2025/FY2026 codes."""
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -10,6 +11,8 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.terminologycapabilities import TerminologyCapabilities
 from rest_framework.test import APIClient
+
+from .fhir_conformance import r4_schema_errors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
@@ -23,8 +26,11 @@ def fhir():
 
 
 def parsed(response, model):
+    """The answer as a FHIR model, once it has passed the R4 JSON schema."""
     assert response["Content-Type"].startswith(FHIR_JSON), response["Content-Type"]
-    return model.model_validate(response.json())
+    data = response.json()
+    assert r4_schema_errors(data) == []
+    return model.model_validate(data)
 
 
 def values(parameters: Parameters) -> dict:
@@ -282,7 +288,7 @@ def test_code_and_coding_together_are_an_error(fhir):
             "http://snomed.info/sct",
         ),
         ({"code": "Z53", "version": "2030"}, "not-found", f"{SYSTEM}|2030"),
-        ({"code": "Z53", "version": "FY2099 special"}, "not-found", f"{SYSTEM}|FY2099 special"),
+        ({"code": "Z53", "version": "FY2099 special"}, "not-found", f"{SYSTEM}|FY2099%20special"),
     ],
 )
 def test_an_unknown_system_or_version_is_false_with_an_issue(fhir, params, kind, caused_by):

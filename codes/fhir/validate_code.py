@@ -25,6 +25,7 @@ from .inputs import Coding
 from .valuesets import BILLABLE, ValueSetRef
 from .versions import (
     SYSTEM,
+    canonical,
     is_our_system,
     known_versions,
     release_in_force,
@@ -202,7 +203,7 @@ def check(coding: Coding, request: Request, *, path: str) -> Checked:
     checked.issues += version_issues
     if release is None:
         if asked:
-            checked.unknown_system = f"{SYSTEM}|{asked}"
+            checked.unknown_system = canonical(SYSTEM, asked)
             checked.caused_by_unknown = True
         return checked
     checked.release = release
@@ -226,17 +227,17 @@ def check(coding: Coding, request: Request, *, path: str) -> Checked:
             )
         )
         return checked
-    canonical = dotted(undotted_code)
+    canonical_code = dotted(undotted_code)
     checked.display = entry.title
-    if code != canonical:
-        checked.normalized = canonical
+    if code != canonical_code:
+        checked.normalized = canonical_code
         checked.issues.append(
             Issue(
                 INFORMATION,
                 "business-rule",
                 "code-rule",
-                f"The code '{code}' is not written as ICD-10-CM writes it: read as '{canonical}' "
-                "(upper case, a dot after the third character)",
+                f"The code '{code}' is not written as ICD-10-CM writes it: read as "
+                f"'{canonical_code}' (upper case, a dot after the third character)",
                 at("code"),
             )
         )
@@ -244,7 +245,7 @@ def check(coding: Coding, request: Request, *, path: str) -> Checked:
         checked.reason = reason_of(validate(code, release))
         if request.valueset is not None and request.valueset.kind == BILLABLE:
             checked.issues.append(
-                _not_in_vs(f"{SYSTEM}#{canonical}", request, at("code"), checked.reason)
+                _not_in_vs(f"{SYSTEM}#{canonical_code}", request, at("code"), checked.reason)
             )
         elif not request.abstract_allowed:
             checked.issues.append(
@@ -252,19 +253,20 @@ def check(coding: Coding, request: Request, *, path: str) -> Checked:
                     ERROR,
                     "business-rule",
                     "code-rule",
-                    f"Code '{SYSTEM}#{canonical}' is abstract, and not allowed in this context",
+                    f"Code '{SYSTEM}#{canonical_code}' is abstract, and not allowed in this "
+                    "context",
                     at("code"),
                     checked.reason,
                 )
             )
             if in_vs:
-                checked.issues.append(_not_in_vs(f"{SYSTEM}#{canonical}", request, at("code")))
+                checked.issues.append(_not_in_vs(f"{SYSTEM}#{canonical_code}", request, at("code")))
         else:
             checked.issues.append(
                 Issue(INFORMATION, "business-rule", "code-rule", checked.reason, at("code"))
             )
     elif request.valueset is not None and not request.valueset.contains(codeset, undotted_code):
-        checked.issues.append(_not_in_vs(f"{SYSTEM}#{canonical}", request, at("code")))
+        checked.issues.append(_not_in_vs(f"{SYSTEM}#{canonical_code}", request, at("code")))
     if coding.display is not None:
         checked.issues += _display_issues(
             coding.display, release, undotted_code, entry.title, request, at("display")

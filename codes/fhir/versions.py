@@ -1,14 +1,16 @@
 """Code system versions: each published release is one version of ICD-10-CM, addressed by the
 version string its CodeSystem resource gives, so that what the server advertises round-trips.
 
-An October release is version "2026" (its fiscal year); a mid-year update is its label ("FY2025
-April 1 update"). A version may also be given as the release's label ("FY2026") or as another
-spelling of the fiscal year ("FY2026", "fy26"), which names the October release: "2025" never
-lands on the April update.
+An October release is version "2026" (its fiscal year); a mid-year update is its label with
+hyphens for spaces ("FY2025-April-1-update": a canonical reference, system|version, has no
+spaces). A version may also be given as the release's label ("FY2026", "FY2025 April 1 update")
+or as another spelling of the fiscal year ("FY2026", "fy26"), which names the October release:
+"2025" never lands on the April update.
 """
 
 import datetime
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from codes.fiscal import fiscal_year_of, fiscal_year_start
 from codes.models import Release
@@ -21,7 +23,7 @@ def version_of(release: Release) -> str:
     """The fiscal year ("2026") for an October release; the label for a mid-year update."""
     if release.effective_date == fiscal_year_start(release.fiscal_year):
         return str(release.fiscal_year)
-    return release.label
+    return "-".join(release.label.split())
 
 
 def resource_id(release: Release) -> str:
@@ -68,6 +70,11 @@ def split_canonical(canonical: str) -> tuple[str, str]:
     """ "http://hl7.org/fhir/sid/icd-10-cm|2026" -> (url, "2026"); no version: (url, "")."""
     url, _, version = canonical.partition("|")
     return url, version
+
+
+def canonical(url: str, version: str) -> str:
+    """url|version, whitespace in the version percent-encoded (a canonical has none)."""
+    return f"{url}|{''.join(quote(c) if c.isspace() else c for c in version)}"
 
 
 def is_our_system(url: str | None) -> bool:

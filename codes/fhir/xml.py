@@ -17,8 +17,6 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
-from codes.api.errors import too_large
-
 NAMESPACE = "http://hl7.org/fhir"
 FHIR_XML = "application/fhir+xml"
 # Properties that are repeated elements when read back from XML (the ones the operations'
@@ -154,6 +152,9 @@ class FHIRXMLParser(BaseParser):
     media_type = FHIR_XML
 
     def parse(self, stream, media_type=None, parser_context=None):
+        # Imported here: codes.api.errors imports DRF's views, whose settings import the parsers.
+        from codes.api.errors import too_large
+
         limit = settings.API_MAX_BODY_BYTES
         if stream is None:
             raise ParseError("the request body is empty")

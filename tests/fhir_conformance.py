@@ -5,6 +5,7 @@ in tests/fhir_schema), and, in XML, with its elements in the order the specifica
 import functools
 import gzip
 import json
+import re
 import typing
 from pathlib import Path
 
@@ -102,3 +103,87 @@ PRIMITIVES = {
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
+
+
+# --- the HL7 terminology-ecosystem tests' comparison (tests/readme.md, testcases.md there)
+
+TOKENS = {
+    "$$": r".*",
+    "$id$": r"[A-Za-z0-9\-\.]{1,64}",
+    "$uuid$": r"(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "$instant$": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+    "$date$": r"\d{4}(-\d\d(-\d\d)?)?",
+    "$url$": r"[a-z][a-z0-9+.-]*:\S+",
+    "$token$": r"\S+",
+    "$string$": r"(?s).+",
+    "$version$": r"\d+\.\d+(\.\d+)?",
+    "$semver$": r"\d+\.\d+\.\d+\S*",
+}
+
+
+def case_differences(expected, actual, path: str = "") -> list[str]:
+    """How `actual` differs from an expected response of the HL7 tests: array order never
+    matters; $optional$ array items and $optional-properties$ may be missing; $count-arrays$
+    compares sizes only; $...$ values are patterns."""
+    if isinstance(expected, str) and expected.startswith("$") and expected.endswith("$"):
+        return [] if _matches_token(expected, actual) else [f"{path}: {actual!r} !~ {expected}"]
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected an object, got {actual!r}"]
+        optional = set(expected.get("$optional-properties$", []))
+        counted = set(expected.get("$count-arrays$", []))
+        found = []
+        for key, value in expected.items():
+            if key.startswith("$"):
+                continue
+            if key not in actual:
+                if key not in optional:
+                    found.append(f"{path}.{key}: missing")
+            elif key in counted:
+                if len(value) != len(actual[key]):
+                    found.append(f"{path}.{key}: {len(actual[key])} items, not {len(value)}")
+            else:
+                found += case_differences(value, actual[key], f"{path}.{key}")
+        found += [f"{path}.{key}: not expected" for key in actual if key not in expected]
+        return found
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return [f"{path}: expected a list, got {actual!r}"]
+        return _list_differences(expected, actual, path)
+    return [] if expected == actual else [f"{path}: {actual!r} != {expected!r}"]
+
+
+def _list_differences(expected: list, actual: list, path: str) -> list[str]:
+    unused = list(range(len(actual)))
+    found = []
+    required = [e for e in expected if not (isinstance(e, dict) and "$optional$" in e)]
+    optional = [e for e in expected if isinstance(e, dict) and "$optional$" in e]
+    for position, item in enumerate(required + optional):
+        match = next((i for i in unused if not case_differences(item, actual[i])), None)
+        if match is not None:
+            unused.remove(match)
+        elif item not in optional:
+            closest = min(
+                (case_differences(item, actual[i], f"{path}[{i}]") for i in unused),
+                key=len,
+                default=[f"{path}: nothing left to match item {position}"],
+            )
+            found.append(f"{path}: no match for item {position}: {'; '.join(closest[:3])}")
+    found += [f"{path}[{i}]: not expected: {actual[i]!r:.200}" for i in unused]
+    return found
+
+
+def _matches_token(token: str, value) -> bool:
+    if not isinstance(value, str):
+        return token == "$$"
+    if token in TOKENS:
+        return re.fullmatch(TOKENS[token], value) is not None
+    body = token[1:-1]
+    if body.startswith("choice:"):
+        return value in body.removeprefix("choice:").split("|")
+    if body.startswith("fragments:"):
+        return all(f in value for f in body.removeprefix("fragments:").split("|") if f)
+    if body.startswith("external:"):
+        _, _, text = body.removeprefix("external:").partition(":")
+        return text in value
+    return False

@@ -13,7 +13,14 @@ from codes.api import index_representations as index_rep
 from codes.api import index_serializers as s
 from codes.api.errors import INDEX_NOT_FOUND, TERM_NOT_FOUND, ApiError
 from codes.api.representations import release_ref
-from codes.api.views import CODE_PATH, RELEASE_PARAMETERS, ApiView, code_not_found, error_responses
+from codes.api.views import (
+    CODE_PATH,
+    RELEASE_PARAMETERS,
+    ApiView,
+    code_not_found,
+    error_responses,
+    query_parameters,
+)
 from codes.codeset import codeset_for
 from codes.icd10 import is_well_formed, undotted
 from codes.importer.index_xml import PART_NAMES, PARTS
@@ -86,7 +93,7 @@ class IndexSearchView(ApiView):
         "(abbreviations and lay terms too). Ranked as that search ranks the Index: the fewer "
         "words of the path left unsaid the better, main terms first. Table cells (drug and "
         "neoplasm tables) come as codes with their column headings.",
-        parameters=[s.IndexQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[*query_parameters(s.IndexQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.IndexSearchSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
@@ -181,7 +188,7 @@ class CodeIndexEntriesView(ApiView):
         description="Entries naming the code, a code below it, or an ancestor that needs more "
         'characters ("I63.9-" leads to I63.90): the code itself first, then the codes below, '
         "then its ancestors; main terms first within each part.",
-        parameters=[CODE_PATH, s.PageQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[CODE_PATH, *query_parameters(s.PageQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.CodeIndexEntriesPageSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request, code: str) -> Response:

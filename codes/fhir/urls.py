@@ -89,5 +89,5 @@ urlpatterns = [
         views.NotSupportedView.as_view(),
         name="not-supported",
     ),
-    re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="not-found"),  # newlines too
 ]

@@ -541,7 +541,7 @@ class MetadataView(FhirView):
         operation_id="fhir_metadata",
         summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)",
         parameters=[OpenApiParameter("mode", str, enum=["full", "normative", "terminology"])],
-        responses={200: FHIR_RESOURCE, **outcomes()},
+        responses={200: FHIR_RESOURCE, **outcomes(400)},
     )
     def get(self, request: Request) -> Response:
         releases = published_releases()
@@ -551,7 +551,12 @@ class MetadataView(FhirView):
             else datetime.date.today()
         ).isoformat()
         base = self.base_url(request)
-        if request.query_params.get("mode") == "terminology":
+        mode = request.query_params.get("mode", "full")
+        if mode not in ("full", "normative", "terminology"):
+            raise ApiError(
+                "mode must be full, normative or terminology", code=INVALID_PARAMETER, field="mode"
+            )
+        if mode == "terminology":
             return Response(
                 resources.terminology_capabilities(
                     releases, base=base, date=date, software_version=_software_version()

@@ -3,7 +3,7 @@ operations, on the type and on one resource."""
 
 from django.urls import path, re_path, register_converter
 
-from codes.fhir import conceptmap_views, valueset_views, views
+from codes.fhir import codesystem_views, conceptmap_views, valueset_views, views
 
 
 class ResourceId:
@@ -25,28 +25,32 @@ app_name = "fhir"
 urlpatterns = [
     path("metadata", views.MetadataView.as_view(), name="metadata"),
     path("$versions", views.VersionsView.as_view(), name="versions"),
-    path("CodeSystem", views.CodeSystemSearchView.as_view(), name="codesystem-search"),
-    path("CodeSystem/$lookup", views.LookupView.as_view(), name="lookup"),
-    path("CodeSystem/$validate-code", views.ValidateCodeView.as_view(), name="validate-code"),
-    path("CodeSystem/$subsumes", views.SubsumesView.as_view(), name="subsumes"),
+    path("CodeSystem", codesystem_views.CodeSystemSearchView.as_view(), name="codesystem-search"),
+    path("CodeSystem/$lookup", codesystem_views.LookupView.as_view(), name="lookup"),
+    path(
+        "CodeSystem/$validate-code",
+        codesystem_views.ValidateCodeView.as_view(),
+        name="validate-code",
+    ),
+    path("CodeSystem/$subsumes", codesystem_views.SubsumesView.as_view(), name="subsumes"),
     path(
         "CodeSystem/<fhirid:resource_id>",
-        views.CodeSystemReadView.as_view(),
+        codesystem_views.CodeSystemReadView.as_view(),
         name="codesystem-read",
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$lookup",
-        views.LookupView.as_view(),
+        codesystem_views.LookupView.as_view(),
         name="codesystem-lookup",
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$validate-code",
-        views.ValidateCodeView.as_view(),
+        codesystem_views.ValidateCodeView.as_view(),
         name="codesystem-validate-code",
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$subsumes",
-        views.SubsumesView.as_view(),
+        codesystem_views.SubsumesView.as_view(),
         name="codesystem-subsumes",
     ),
     path("ValueSet", valueset_views.ValueSetSearchView.as_view(), name="valueset-search"),

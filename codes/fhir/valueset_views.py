@@ -20,8 +20,8 @@ from .views import (
     FHIR_RESOURCE,
     NOT_SUPPORTED,
     FhirView,
-    _day,
     codings_to_validate,
+    day_parameter,
     outcomes,
     post_schema,
 )
@@ -81,7 +81,7 @@ class ValueSetView(FhirView):
             forced=_version_for_our_system(inputs, "force-system-version"),
             pinned=pinned,
             default=_version_for_our_system(inputs, "system-version"),
-            day=_day(inputs.text("date")),
+            day=day_parameter(inputs.text("date")),
         )
 
 

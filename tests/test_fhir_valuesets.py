@@ -171,3 +171,22 @@ def test_expand_and_validate_code_take_a_bounded_number_of_queries(
         expand(fhir, url=ALL, filter="fracture of femur", count="10")
     with django_assert_max_num_queries(2):
         validate(fhir, url=BILLABLE, code="Z53", system=SYSTEM)
+
+
+def test_validate_code_without_a_value_set_checks_the_code_system(fhir):
+    """As the HL7 validator asks of a coding bound to no value set."""
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "E11.9"}},
+            {"name": "default-to-latest-version", "valueBoolean": True},
+        ],
+    }
+    answer = values(
+        parsed(fhir.post("/fhir/ValueSet/$validate-code", body, format="json"), Parameters)
+    )
+    assert (answer["result"], answer["version"]) == (True, "2026")
+    unknown = values(
+        parsed(validate(fhir, code="22298006", system="http://snomed.info/sct"), Parameters)
+    )
+    assert unknown["x-caused-by-unknown-system"] == "http://snomed.info/sct"

@@ -40,7 +40,6 @@ TERMINOLOGY_SERVER = "http://hl7.org/fhir/CapabilityStatement/terminology-server
 # The $expand parameters this server reads (TerminologyCapabilities.expansion.parameter).
 EXPANSION_PARAMETERS = [
     "activeOnly",
-    "check-system-version",
     "count",
     "date",
     "displayLanguage",

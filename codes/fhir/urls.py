@@ -40,17 +40,19 @@ urlpatterns = [
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$lookup",
-        codesystem_views.LookupView.as_view(),
+        views.on_one_resource(codesystem_views.LookupView, "fhir_codesystem_lookup").as_view(),
         name="codesystem-lookup",
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$validate-code",
-        codesystem_views.ValidateCodeView.as_view(),
+        views.on_one_resource(
+            codesystem_views.ValidateCodeView, "fhir_codesystem_validate_code"
+        ).as_view(),
         name="codesystem-validate-code",
     ),
     path(
         "CodeSystem/<fhirid:resource_id>/$subsumes",
-        codesystem_views.SubsumesView.as_view(),
+        views.on_one_resource(codesystem_views.SubsumesView, "fhir_codesystem_subsumes").as_view(),
         name="codesystem-subsumes",
     ),
     path("ValueSet", valueset_views.ValueSetSearchView.as_view(), name="valueset-search"),
@@ -67,12 +69,14 @@ urlpatterns = [
     ),
     path(
         "ValueSet/<fhirid:resource_id>/$expand",
-        valueset_views.ExpandView.as_view(),
+        views.on_one_resource(valueset_views.ExpandView, "fhir_valueset_expand").as_view(),
         name="valueset-expand",
     ),
     path(
         "ValueSet/<fhirid:resource_id>/$validate-code",
-        valueset_views.ValueSetValidateCodeView.as_view(),
+        views.on_one_resource(
+            valueset_views.ValueSetValidateCodeView, "fhir_valueset_validate_code"
+        ).as_view(),
         name="valueset-instance-validate-code",
     ),
     path("ConceptMap", conceptmap_views.ConceptMapSearchView.as_view(), name="conceptmap-search"),
@@ -84,7 +88,9 @@ urlpatterns = [
     ),
     path(
         "ConceptMap/<fhirid:resource_id>/$translate",
-        conceptmap_views.TranslateView.as_view(),
+        views.on_one_resource(
+            conceptmap_views.TranslateView, "fhir_conceptmap_translate"
+        ).as_view(),
         name="conceptmap-translate",
     ),
     # Another operation of a type served here: not-supported; anything else: not found.

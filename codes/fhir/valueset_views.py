@@ -41,9 +41,15 @@ VALUE_SET_PARAMETERS = [
 
 class ValueSetView(FhirView):
     def value_set(
-        self, inputs: Inputs, resource_id: str | None, published: list[Release]
-    ) -> tuple[ValueSetRef, str]:
-        """The value set a request names, and the version it pins ("" for none)."""
+        self,
+        inputs: Inputs,
+        resource_id: str | None,
+        published: list[Release],
+        *,
+        optional: bool = False,
+    ) -> tuple[ValueSetRef | None, str]:
+        """The value set a request names, and the version it pins ("" for none); None when
+        `optional` and the request names none."""
         if resource_id is not None:
             release = valuesets.release_of_resource(resource_id, published)
             if release is None:
@@ -63,6 +69,8 @@ class ValueSetView(FhirView):
                 field="valueSet",
             )
         url, pinned = split_canonical(inputs.text("url"))
+        if not url and optional:
+            return None, ""
         if not url:
             raise ApiError("give the value set's url", code=INVALID_PARAMETER, field="url")
         ref = valuesets.parse_url(url, base=self.base_url(self.request))
@@ -187,13 +195,17 @@ class ValueSetValidateCodeView(ValueSetView):
     def validate_code(self, request: Request, resource_id: str | None) -> Response:
         inputs = self.inputs(request)
         published = published_releases()
-        ref, pinned = self.value_set(inputs, resource_id, published)
+        # Without a value set (as the HL7 validator asks of a coding with no binding), the
+        # coding is checked against its code system.
+        ref, pinned = self.value_set(inputs, resource_id, published, optional=True)
         rule = self.version_rule(inputs, pinned, published)
         codings, concept = codings_to_validate(
             inputs, system=inputs.text("system"), version=inputs.text("systemVersion")
         )
         release, _, _ = rule.choose("", "")
-        label = ref.url + (f"|{version_of(release)}" if release is not None else "")
+        label = ""
+        if ref is not None:
+            label = ref.url + (f"|{version_of(release)}" if release is not None else "")
         validation = ValidationRequest(
             rule,
             valueset=ref,

@@ -12,7 +12,12 @@ import datetime
 from importlib import metadata
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.renderers import JSONRenderer
@@ -280,6 +285,16 @@ OUTCOME = OpenApiResponse(OpenApiTypes.OBJECT, description="An OperationOutcome.
 
 def outcomes(*statuses: int) -> dict:
     return {code: OUTCOME for code in (*statuses, 401, 406, 429)}
+
+
+def on_one_resource(view_class: type[APIView], operation_id: str) -> type[APIView]:
+    """The view of an operation on one resource (CodeSystem/[id]/$lookup): the type's view,
+    with operation ids of its own in the schema."""
+    view = type(f"Instance{view_class.__name__}", (view_class,), {})
+    return extend_schema_view(
+        get=extend_schema(operation_id=f"{operation_id}_instance"),
+        post=extend_schema(operation_id=f"{operation_id}_post_instance"),
+    )(view)
 
 
 def post_schema(operation_id: str, summary: str):

@@ -190,3 +190,108 @@ def test_validate_code_without_a_value_set_checks_the_code_system(fhir):
         parsed(validate(fhir, code="22298006", system="http://snomed.info/sct"), Parameters)
     )
     assert unknown["x-caused-by-unknown-system"] == "http://snomed.info/sct"
+
+
+def inline(*parameters) -> dict:
+    return {"resourceType": "Parameters", "parameter": list(parameters)}
+
+
+DIABETES_BUT_UNSPECIFIED = {
+    "resourceType": "ValueSet",
+    "url": "http://example.org/fhir/ValueSet/type-2-diabetes",
+    "version": "1.0.0",
+    "status": "active",
+    "compose": {
+        "include": [
+            {"system": SYSTEM, "filter": [{"property": "concept", "op": "is-a", "value": "E11"}]}
+        ],
+        "exclude": [{"system": SYSTEM, "concept": [{"code": "E11.9"}]}],
+    },
+}
+
+
+def test_validate_code_in_a_value_set_sent_with_the_request(fhir):
+    def check(code: str) -> dict:
+        body = inline(
+            {"name": "valueSet", "resource": DIABETES_BUT_UNSPECIFIED},
+            {"name": "coding", "valueCoding": {"system": SYSTEM, "code": code}},
+        )
+        response = fhir.post("/fhir/ValueSet/$validate-code", body, format="json")
+        return values(parsed(response, Parameters))
+
+    assert check("E11.65")["result"] is True
+    excluded = check("E11.9")
+    assert excluded["result"] is False
+    assert "type-2-diabetes|1.0.0" in excluded["message"]
+    assert check("E10.9")["result"] is False
+
+
+def test_a_value_set_named_by_url_and_sent_as_a_tx_resource(fhir):
+    """As the HL7 validator asks about a binding of an implementation guide."""
+    conditions = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/condition-code",
+        "status": "active",
+        "compose": {"include": [{"system": "http://snomed.info/sct"}, {"system": SYSTEM}]},
+    }
+
+    def check(system: str, code: str) -> dict:
+        body = inline(
+            {"name": "url", "valueUri": conditions["url"]},
+            {"name": "tx-resource", "resource": conditions},
+            {"name": "coding", "valueCoding": {"system": system, "code": code}},
+        )
+        response = fhir.post("/fhir/ValueSet/$validate-code", body, format="json")
+        return values(parsed(response, Parameters))
+
+    assert check(SYSTEM, "I21.9")["result"] is True
+    snomed = check("http://snomed.info/sct", "22298006")
+    assert snomed["result"] is False
+    assert snomed["x-caused-by-unknown-system"] == "http://snomed.info/sct"
+    body = inline(
+        {"name": "url", "valueUri": conditions["url"]},
+        {"name": "tx-resource", "resource": conditions},
+    )
+    expansion = fhir.post("/fhir/ValueSet/$expand", body, format="json")
+    assert expansion.status_code == 400
+    assert parsed(expansion, OperationOutcome).issue[0].code == "not-supported"
+
+
+def test_expand_a_value_set_sent_with_the_request(fhir):
+    listed = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [
+                {
+                    "system": SYSTEM,
+                    "version": "2025",
+                    "concept": [{"code": "Z53"}, {"code": "I10"}, {"code": "G35"}],
+                }
+            ]
+        },
+    }
+    value_set = parsed(
+        fhir.post(
+            "/fhir/ValueSet/$expand",
+            inline({"name": "valueSet", "resource": listed}),
+            format="json",
+        ),
+        ValueSet,
+    )
+    assert codes(value_set) == ["G35", "I10", "Z53"]  # tabular order, of FY2025
+    assert [item.abstract for item in value_set.expansion.contains] == [None, None, True]
+    unsupported = dict(
+        listed,
+        compose={
+            "include": [
+                {"system": SYSTEM, "filter": [{"property": "kind", "op": "=", "value": "category"}]}
+            ]
+        },
+    )
+    response = fhir.post(
+        "/fhir/ValueSet/$expand",
+        inline({"name": "valueSet", "resource": unsupported}),
+        format="json",
+    )
+    assert parsed(response, OperationOutcome).issue[0].code == "not-supported"

@@ -8,7 +8,7 @@ from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.valueset import ValueSet
 from rest_framework.test import APIClient
 
-from .fhir_conformance import xml_order_errors
+from .fhir_conformance import r4_schema_errors, xml_order_errors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
@@ -55,6 +55,7 @@ def test_every_answer_is_served_in_xml_in_the_order_fhir_defines(fhir, url):
     assert as_xml.status_code == as_json.status_code
     assert as_xml["Content-Type"] == f"{FHIR_XML}; charset=utf-8"
     assert as_xml.content.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<")
+    assert r4_schema_errors(as_json.json()) == []
     assert xml_order_errors(as_xml.content) == []
     # A FHIR library reads the same resource from both.
     model = get_fhir_model_class(as_json.json()["resourceType"])

@@ -21,6 +21,7 @@ from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, Release
 from codes.validation import OK, Verdict, validate
 
+from .compose import ComposedValueSet
 from .inputs import Coding
 from .valuesets import BILLABLE, ValueSetRef
 from .versions import (
@@ -148,7 +149,7 @@ class Request:
     """What every coding of one request is checked against."""
 
     rule: VersionRule
-    valueset: ValueSetRef | None
+    valueset: "ValueSetRef | ComposedValueSet | None"
     valueset_label: str  # url|version as messages quote it
     abstract_allowed: bool
     lenient_display: bool
@@ -185,7 +186,8 @@ def check(coding: Coding, request: Request, *, path: str) -> Checked:
             return checked
     if not is_our_system(system):
         checked.unknown_system = system
-        checked.caused_by_unknown = not in_vs
+        # Unknown is the cause of a false result when the value set includes that system.
+        checked.caused_by_unknown = not in_vs or request.valueset.includes_system(system)
         checked.issues.append(
             Issue(
                 ERROR,

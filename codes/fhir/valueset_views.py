@@ -11,6 +11,7 @@ from codes.models import Release
 from codes.selection import published_releases
 
 from . import search, valuesets
+from .compose import ComposedValueSet
 from .inputs import Inputs
 from .validate_code import Request as ValidationRequest
 from .validate_code import VersionRule, answer, check
@@ -47,7 +48,7 @@ class ValueSetView(FhirView):
         published: list[Release],
         *,
         optional: bool = False,
-    ) -> tuple[ValueSetRef | None, str]:
+    ) -> tuple[ValueSetRef | ComposedValueSet | None, str]:
         """The value set a request names, and the version it pins ("" for none); None when
         `optional` and the request names none."""
         if resource_id is not None:
@@ -61,20 +62,27 @@ class ValueSetView(FhirView):
             return ValueSetRef(BILLABLE, valuesets.billable_url(self.base_url(self.request))), (
                 version_of(release)
             )
-        if inputs.given("valueSet") or inputs.given("context"):
+        if inputs.given("context"):
             raise ApiError(
-                "this server expands and validates its own value sets, named by url (ICD-10-CM's "
-                "implicit value sets and the billable codes)",
+                "context is not supported: give the value set (url or valueSet)",
                 code=NOT_SUPPORTED,
-                field="valueSet",
+                field="context",
             )
+        base = self.base_url(self.request)
+        if inputs.given("valueSet"):
+            composed = ComposedValueSet(inputs.resource("valueSet"), base=base)
+            return composed, inputs.text("valueSetVersion") or composed.version
         url, pinned = split_canonical(inputs.text("url"))
         if not url and optional:
             return None, ""
         if not url:
             raise ApiError("give the value set's url", code=INVALID_PARAMETER, field="url")
-        ref = valuesets.parse_url(url, base=self.base_url(self.request))
+        ref = valuesets.parse_url(url, base=base)
         if ref is None:
+            given = _tx_resource(inputs, url)
+            if given is not None:  # the client's own value set, sent with the request
+                composed = ComposedValueSet(given, base=base)
+                return composed, composed.version
             raise ApiError(
                 f"A definition for the value set '{url[:200]}' could not be found",
                 code=NOT_FOUND,
@@ -91,6 +99,18 @@ class ValueSetView(FhirView):
             default=_version_for_our_system(inputs, "system-version"),
             day=day_parameter(inputs.text("date")),
         )
+
+
+def _tx_resource(inputs: Inputs, url: str) -> dict | None:
+    """The ValueSet with this url among the resources sent with the request (tx-resource)."""
+    for resource in inputs.values.get("tx-resource", []):
+        if (
+            isinstance(resource, dict)
+            and resource.get("resourceType") == "ValueSet"
+            and resource.get("url") == url
+        ):
+            return resource
+    return None
 
 
 def _version_for_our_system(inputs: Inputs, name: str) -> str:
@@ -203,9 +223,7 @@ class ValueSetValidateCodeView(ValueSetView):
             inputs, system=inputs.text("system"), version=inputs.text("systemVersion")
         )
         release, _, _ = rule.choose("", "")
-        label = ""
-        if ref is not None:
-            label = ref.url + (f"|{version_of(release)}" if release is not None else "")
+        label = ref.label(release) if ref is not None else ""
         validation = ValidationRequest(
             rule,
             valueset=ref,

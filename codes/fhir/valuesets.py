@@ -65,6 +65,17 @@ class ValueSetRef:
             return [code for code in ordered if codeset.entries[code].is_billable]
         return ordered
 
+    def includes_system(self, system: str) -> bool:
+        """Whether the value set includes codes of another code system (never: ICD-10-CM's)."""
+        return False
+
+    def resource(self, release: Release) -> dict:
+        return value_set(self, release)
+
+    def label(self, release: Release | None) -> str:
+        """As messages quote the value set: url|version."""
+        return self.url + (f"|{version_of(release)}" if release is not None else "")
+
     def name(self) -> str:
         return {
             ALL: "ICD10CMAllCodes",
@@ -227,7 +238,7 @@ def expansion(
         expansion_["contains"] = [
             _contains(codeset, code, short_titles.get(code, "")) for code in page
         ]
-    return value_set(ref, release) | {"expansion": expansion_}
+    return ref.resource(release) | {"expansion": expansion_}
 
 
 def _contains(codeset: CodeSet, code: str, short_title: str) -> dict:

@@ -134,23 +134,6 @@ def code_system(release: Release) -> dict:
     }
 
 
-def search_bundle(resources: list[dict], *, total: int, base: str, links: list[dict]) -> dict:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": links,
-        "entry": [
-            {
-                "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
-                "resource": resource,
-                "search": {"mode": "match"},
-            }
-            for resource in resources
-        ],
-    }
-
-
 def lookup_parameters(
     *,
     release: Release,

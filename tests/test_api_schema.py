@@ -1,5 +1,7 @@
-"""Schemathesis against the live OpenAPI schema, in process: no 5xx, and every answer (errors
-included) has a documented status, content type and shape.
+"""Schemathesis against the live OpenAPI schema, in process, with every check (as
+`schemathesis run --checks all`): no 5xx; every answer (errors included) has a documented status,
+content type and shape; for the REST API, a request the schema allows is not refused, and one it
+forbids is.
 
 A bounded number of generated requests per operation keeps this under a minute; the examples
 are derandomized so that a failure reproduces.
@@ -22,7 +24,10 @@ from icdsite.wsgi import application
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 EXAMPLES_PER_OPERATION = 30
-CHECKS = [
+# FHIR operations take alternatives (code, or coding, or codeableConcept; a version, a date or
+# neither) that OpenAPI cannot state, and FHIR clients read the CapabilityStatement, not this
+# schema: their answers are held to the schema, their inputs are not.
+RESPONSE_CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
@@ -53,4 +58,7 @@ def keep_the_test_connection():
     suppress_health_check=list(HealthCheck),
 )
 def test_every_answer_matches_the_schema(case):
-    case.call_and_validate(checks=CHECKS)
+    if case.operation.path.startswith("/fhir/"):
+        case.call_and_validate(checks=RESPONSE_CHECKS)
+    else:
+        case.call_and_validate()  # every check, as `schemathesis run --checks all`

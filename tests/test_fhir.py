@@ -1,6 +1,7 @@
-"""The FHIR facade: every answer parses as a FHIR resource (fhir.resources, R4B models: 8.x ships
-no R4 package; R4B keeps R4's CodeSystem, Parameters, OperationOutcome, Bundle and capability
-resources unchanged) and says the right thing about real FY2025/FY2026 codes."""
+"""The FHIR facade: every answer is valid against the R4 JSON schema (tests/fhir_schema), parses
+as a FHIR resource (fhir.resources, R4B models: 8.x ships no R4 package; R4B keeps R4's
+CodeSystem, Parameters, OperationOutcome, Bundle and capability resources unchanged) and says the
+right thing about real FY2025/FY2026 codes."""
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -10,6 +11,8 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.terminologycapabilities import TerminologyCapabilities
 from rest_framework.test import APIClient
+
+from .fhir_conformance import r4_schema_errors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
@@ -23,8 +26,11 @@ def fhir():
 
 
 def parsed(response, model):
+    """The answer as a FHIR model, once it has passed the R4 JSON schema."""
     assert response["Content-Type"].startswith(FHIR_JSON), response["Content-Type"]
-    return model.model_validate(response.json())
+    data = response.json()
+    assert r4_schema_errors(data) == []
+    return model.model_validate(data)
 
 
 def values(parameters: Parameters) -> dict:
@@ -43,7 +49,12 @@ def values(parameters: Parameters) -> dict:
             )
             continue
         if parameter.part:  # designation
-            found[parameter.name] = {part.name: part.valueString for part in parameter.part}
+            found[parameter.name] = {
+                part.name: part.valueString or part.valueCode for part in parameter.part
+            }
+            continue
+        if parameter.resource is not None:  # issues
+            found[parameter.name] = parameter.resource
             continue
         found[parameter.name] = next(
             v
@@ -52,6 +63,8 @@ def values(parameters: Parameters) -> dict:
                 parameter.valueBoolean,
                 parameter.valueCode,
                 parameter.valueUri,
+                parameter.valueCanonical,
+                parameter.valueCodeableConcept,
             )
             if v is not None
         )
@@ -76,8 +89,10 @@ def test_lookup_gives_display_version_and_properties(fhir):
     assert properties["notSelectable"] == [True]
     assert properties["child"] == ["Z53.0", "Z53.1", "Z53.2", "Z53.3", "Z53.8", "Z53.9"]
     assert "parent" not in properties
+    assert answer["abstract"] is True
     assert answer["designation"] == {
-        "value": "Persons encntr hlth serv for spec proc & trtmt, not crd out"
+        "language": "en",
+        "value": "Persons encntr hlth serv for spec proc & trtmt, not crd out",
     }
     z5301 = values(parsed(lookup(fhir, code="z5301"), Parameters))
     assert z5301["property"]["parent"] == ["Z53.0"]
@@ -97,6 +112,18 @@ def test_lookup_reads_version_as_fiscal_year_or_label_and_date(fhir):
 def test_lookup_returns_only_the_properties_asked_for(fhir):
     answer = values(parsed(lookup(fhir, code="Z53.01", property="billable"), Parameters))
     assert set(answer["property"]) == {"billable"}
+    every = values(parsed(lookup(fhir, code="Z53.01", property="*"), Parameters))
+    assert set(every["property"]) == {"billable", "notSelectable", "inactive", "kind", "parent"}
+
+
+def test_version_2025_reaches_the_release_its_code_system_describes(fhir):
+    """What CodeSystem/icd-10-cm-fy2025 advertises as its version names that release back."""
+    for system in parsed(fhir.get("/fhir/CodeSystem"), Bundle).entry:
+        version = system.resource.version
+        answer = values(parsed(lookup(fhir, code="Z53", version=version), Parameters))
+        assert answer["version"] == version
+        instance = fhir.get(f"/fhir/CodeSystem/{system.resource.id}/$lookup", {"code": "Z53"})
+        assert values(parsed(instance, Parameters))["version"] == version
 
 
 def test_lookup_by_post_with_parameters(fhir):
@@ -120,22 +147,33 @@ def test_lookup_of_an_unknown_code_is_a_404_operation_outcome(fhir):
     assert "T78.070A" in outcome.issue[0].diagnostics
 
 
-def test_validate_code_is_true_only_for_a_billable_code_of_the_version(fhir):
+def test_validate_code_is_true_for_a_code_of_the_version_and_says_when_it_is_a_header(fhir):
     ok = values(parsed(validate_code(fhir, code="Z53.01"), Parameters))
     assert (ok["result"], ok["display"], ok["version"]) == (
         True,
         "Procedure and treatment not carried out due to patient smoking",
         "2026",
     )
+    assert "message" not in ok and "issues" not in ok
     header = values(parsed(validate_code(fhir, code="Z53"), Parameters))
-    assert header["result"] is False
+    assert header["result"] is True  # a notSelectable code is still a code of ICD-10-CM
     assert "header" in header["message"] and "Z53.01" in header["message"]
-    assert values(parsed(validate_code(fhir, code="G35", version="2025"), Parameters))["result"]
+    issue = header["issues"].issue[0]
+    assert (issue.severity, issue.code, issue.details.coding[0].code) == (
+        "information",
+        "business-rule",
+        "code-rule",
+    )
+    refused = values(parsed(validate_code(fhir, code="Z53", abstract="false"), Parameters))
+    assert refused["result"] is False
+    assert refused["issues"].issue[0].severity == "error"
     g35 = values(parsed(validate_code(fhir, code="G35", date="2025-11-01"), Parameters))
-    assert (g35["result"], g35["version"]) == (False, "2026")
+    assert (g35["result"], g35["version"]) == (True, "2026")
+    assert "header" in g35["message"]
     deleted = values(parsed(validate_code(fhir, code="T78.07XA", version="2026"), Parameters))
     assert deleted["result"] is False
     assert "T78.070A" in deleted["message"]
+    assert deleted["issues"].issue[0].details.coding[0].code == "invalid-code"
 
 
 def test_validate_code_of_an_unknown_code_is_false_not_an_error(fhir):
@@ -145,12 +183,40 @@ def test_validate_code_of_an_unknown_code_is_false_not_an_error(fhir):
         answer = values(parsed(response, Parameters))
         assert answer["result"] is False
         assert "display" not in answer
+        assert f"'{code}'" in answer["message"]  # quoted as sent
 
 
 def test_validate_code_reports_a_display_that_does_not_match(fhir):
     answer = values(parsed(validate_code(fhir, code="Z53.01", display="Broken leg"), Parameters))
-    assert answer["result"] is True
+    assert answer["result"] is False
     assert "Broken leg" in answer["message"]
+    assert answer["issues"].issue[0].details.coding[0].code == "invalid-display"
+    lenient = values(
+        parsed(
+            validate_code(
+                fhir, code="Z53.01", display="Broken leg", **{"lenient-display-validation": "true"}
+            ),
+            Parameters,
+        )
+    )
+    assert lenient["result"] is True
+    assert lenient["issues"].issue[0].severity == "warning"
+    short = values(
+        parsed(
+            validate_code(
+                fhir, code="Z53.01", display="Proc/trtmt not carried out due to patient smoking"
+            ),
+            Parameters,
+        )
+    )
+    assert short["result"] is True
+
+
+def test_validate_code_says_when_it_read_a_code_in_another_form(fhir):
+    answer = values(parsed(validate_code(fhir, code="e119"), Parameters))
+    assert (answer["result"], answer["code"], answer["normalized-code"]) == (True, "e119", "E11.9")
+    issue = answer["issues"].issue[0]
+    assert (issue.severity, issue.details.coding[0].code) == ("information", "code-rule")
 
 
 def test_validate_code_by_post_with_a_codeable_concept(fhir):
@@ -175,23 +241,81 @@ def test_validate_code_by_post_with_a_codeable_concept(fhir):
     answer = values(parsed(response, Parameters))
     assert answer["result"] is False
     assert "W19.XXXA" in answer["message"]
+    assert "code" not in answer  # no coding was valid
+
+
+def test_a_codeable_concept_is_valid_when_any_of_its_codings_is(fhir):
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "codeableConcept",
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": "http://snomed.info/sct", "code": "22298006"},
+                        {"system": SYSTEM, "code": "I21.9"},
+                    ]
+                },
+            }
+        ],
+    }
+    answer = values(
+        parsed(fhir.post("/fhir/CodeSystem/$validate-code", body, format="json"), Parameters)
+    )
+    assert (answer["result"], answer["code"]) == (True, "I21.9")
+    assert {issue.severity for issue in answer["issues"].issue} == {"information"}
+
+
+def test_code_and_coding_together_are_an_error(fhir):
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "code", "valueCode": "E11.9"},
+            {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "E11.9"}},
+        ],
+    }
+    response = fhir.post("/fhir/CodeSystem/$validate-code", body, format="json")
+    assert response.status_code == 400
+    assert parsed(response, OperationOutcome).issue[0].code == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("params", "kind", "caused_by"),
+    [
+        (
+            {"url": "http://snomed.info/sct", "code": "22298006"},
+            "not-found",
+            "http://snomed.info/sct",
+        ),
+        ({"code": "Z53", "version": "2030"}, "not-found", f"{SYSTEM}|2030"),
+        ({"code": "Z53", "version": "FY2099 special"}, "not-found", f"{SYSTEM}|FY2099%20special"),
+    ],
+)
+def test_an_unknown_system_or_version_is_false_with_an_issue(fhir, params, kind, caused_by):
+    response = fhir.get("/fhir/CodeSystem/$validate-code", params)
+    assert response.status_code == 200
+    answer = values(parsed(response, Parameters))
+    assert answer["result"] is False
+    assert answer["issues"].issue[0].details.coding[0].code == kind
+    assert answer["x-caused-by-unknown-system"] == caused_by
 
 
 @pytest.mark.parametrize(
     ("params", "status", "issue"),
     [
         ({"system": SYSTEM}, 400, "invalid"),
-        ({"system": "http://snomed.info/sct", "code": "22298006"}, 400, "not-supported"),
+        ({"system": "http://snomed.info/sct", "code": "22298006"}, 404, "not-found"),
         ({"code": "Z53", "version": "2030"}, 404, "not-found"),
         ({"code": "Z53", "version": "FY2099 special"}, 404, "not-found"),
         ({"code": "Z53", "date": "someday"}, 400, "invalid"),
     ],
 )
-def test_a_malformed_request_is_an_operation_outcome(fhir, params, status, issue):
-    for operation in ("$lookup", "$validate-code"):
-        response = fhir.get(f"/fhir/CodeSystem/{operation}", params)
-        assert response.status_code == status
-        assert parsed(response, OperationOutcome).issue[0].code == issue
+def test_a_lookup_that_cannot_be_answered_is_an_operation_outcome(fhir, params, status, issue):
+    response = fhir.get("/fhir/CodeSystem/$lookup", params)
+    assert response.status_code == status
+    outcome = parsed(response, OperationOutcome)
+    assert outcome.issue[0].code == issue
+    assert outcome.issue[0].details.coding[0].system.endswith("/fhir/CodeSystem/icdsite-error")
 
 
 @pytest.mark.parametrize(
@@ -249,7 +373,10 @@ def test_metadata_is_a_capability_statement(fhir):
     assert statement.fhirVersion == "4.0.1"
     resource = statement.rest[0].resource[0]
     assert resource.type == "CodeSystem"
-    assert {op.name for op in resource.operation} == {"lookup", "validate-code"}
+    assert {op.name for op in resource.operation} == {"lookup", "validate-code", "subsumes"}
+    assert statement.instantiates == ["http://hl7.org/fhir/CapabilityStatement/terminology-server"]
+    assert [r.type for r in statement.rest[0].resource] == ["CodeSystem", "ValueSet", "ConceptMap"]
+    assert all(op.definition for r in statement.rest[0].resource for op in r.operation)
     terminology = parsed(
         fhir.get("/fhir/metadata", {"mode": "terminology"}), TerminologyCapabilities
     )
@@ -266,6 +393,13 @@ def test_an_unknown_fhir_url_is_an_operation_outcome(fhir):
     response = fhir.get("/fhir/Patient/1")
     assert response.status_code == 404
     parsed(response, OperationOutcome)
+
+
+def test_an_operation_not_done_here_is_not_supported(fhir):
+    for url in ("/fhir/CodeSystem/$closure", "/fhir/ConceptMap/$closure", "/fhir/ValueSet/x/$foo"):
+        response = fhir.get(url)
+        assert response.status_code == 400
+        assert parsed(response, OperationOutcome).issue[0].code == "not-supported"
 
 
 def test_fhir_operations_take_a_bounded_number_of_queries(

@@ -19,6 +19,7 @@ from codes.api.views import (
     code_not_found,
     error_responses,
     page_links,
+    query_parameters,
 )
 from codes.codeset import codeset_for
 from codes.icd10 import is_well_formed, undotted
@@ -92,7 +93,7 @@ class IndexSearchView(ApiView):
         "(abbreviations and lay terms too). Ranked as that search ranks the Index: the fewer "
         "words of the path left unsaid the better, main terms first. Table cells (drug and "
         "neoplasm tables) come as codes with their column headings.",
-        parameters=[s.IndexQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[*query_parameters(s.IndexQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.IndexSearchSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
@@ -183,7 +184,7 @@ class CodeIndexEntriesView(ApiView):
         description="Entries naming the code, a code below it, or an ancestor that needs more "
         'characters ("I63.9-" leads to I63.90): the code itself first, then the codes below, '
         "then its ancestors; main terms first within each part.",
-        parameters=[CODE_PATH, s.PageQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[CODE_PATH, *query_parameters(s.PageQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.CodeIndexEntriesPageSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request, code: str) -> Response:

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import reverse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -46,6 +47,7 @@ from codes.response_cache import cached_response, store_response
 from codes.selection import (
     PARAMETERS,
     ReleaseChoice,
+    ReleaseSelectionError,
     could_be_label,
     published_releases,
     releases_in_force_on,
@@ -54,6 +56,10 @@ from codes.selection import (
 
 # --- schema fragments
 
+# What a query string may leave empty (the parameter is then ignored): whitespace only.
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+# Fiscal years the views accept (codes.selection): 2016-2099, as 2026, FY2026 or fy26.
+FISCAL_YEAR_PATTERN = r"^\s*(?:[Ff][Yy])?(?:20)?(?:1[6-9]|[2-9][0-9])\s*$"
 RELEASE_PARAMETERS = [
     OpenApiParameter(
         "release",
@@ -62,15 +68,58 @@ RELEASE_PARAMETERS = [
     ),
     OpenApiParameter(
         "date",
-        OpenApiTypes.DATE,
-        description="Date of service: the release in force that day. Wins over fy.",
+        {"anyOf": [{"type": "string", "format": "date"}, BLANK]},
+        description="Date of service: the release in force that day. Wins over fy. A malformed "
+        "date is an error even when `release` wins.",
     ),
     OpenApiParameter(
         "fy",
-        str,
-        description="Fiscal year (2026, FY2026, fy26): its latest published release.",
+        {"anyOf": [{"type": "string", "pattern": FISCAL_YEAR_PATTERN}, BLANK]},
+        description="Fiscal year (2026, FY2026, fy26): its latest published release. A "
+        "malformed one is an error even when `release` or `date` wins.",
     ),
 ]
+# DRF's spellings of a boolean in a query string, and of none (rest_framework.fields.BooleanField).
+_BOOLEAN = serializers.BooleanField
+BOOLEAN_SPELLINGS = sorted(
+    value
+    for value in _BOOLEAN.TRUE_VALUES | _BOOLEAN.FALSE_VALUES | _BOOLEAN.NULL_VALUES
+    if isinstance(value, str)
+)
+
+
+def query_parameters(serializer_class) -> list[OpenApiParameter]:
+    """A query serializer's fields as the parameters the view reads: an optional parameter may
+    be empty (DRF reads "" as not given), a boolean takes any of DRF's spellings."""
+    parameters = []
+    for name, field in serializer_class().fields.items():
+        schema = _query_schema(field)
+        if not field.required:
+            schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+        parameters.append(
+            OpenApiParameter(
+                name, schema, required=field.required, description=field.help_text or ""
+            )
+        )
+    return parameters
+
+
+def _query_schema(field) -> dict:
+    if isinstance(field, serializers.BooleanField):
+        return {"type": "string", "enum": BOOLEAN_SPELLINGS}
+    if isinstance(field, serializers.ChoiceField):
+        return {"type": "string", "enum": list(field.choices)}
+    if isinstance(field, serializers.IntegerField):
+        bounds = {"minimum": field.min_value, "maximum": field.max_value}
+        return {"type": "integer", **{k: v for k, v in bounds.items() if v is not None}}
+    schema = {"type": "string", "pattern": "^[^\\x00]*$"}  # DRF refuses NUL characters
+    if isinstance(field, serializers.RegexField):
+        schema["pattern"] = field.validators[-1].regex.pattern
+    if field.max_length is not None:
+        schema["maxLength"] = field.max_length
+    return schema
+
+
 CODE_PATH = OpenApiParameter(
     "code",
     str,
@@ -108,6 +157,7 @@ class ApiView(APIView):
     def choose_release(
         self, request: Request, published: list[Release] | None = None
     ) -> ReleaseChoice:
+        reject_malformed_selection(request.query_params)
         return select_release(request.query_params, published)
 
     def answer(
@@ -153,6 +203,19 @@ def page_links(request: Request, *, page: int, size: int, count: int) -> dict:
         "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
         "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
     }
+
+
+def reject_malformed_selection(params) -> None:
+    """A malformed `date` or `fy` is an error even when a parameter of higher precedence
+    chooses the release, as the schema says."""
+    for name in ("date", "fy"):
+        value = params.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                select_release({name: value}, [])  # checks the value; finds no release
+            except ReleaseSelectionError as error:
+                if error.code == INVALID_PARAMETER:
+                    raise
 
 
 def published_release(label: str) -> Release:
@@ -305,7 +368,7 @@ class CodeListView(ApiView):
         summary="Search (q) or list (prefix, billable, chapter) the codes of a release",
         description="`q`: a code, a code prefix or words of a title, ranked. Without `q`, the "
         "release's codes in tabular order, filtered by `prefix`, `billable` and `chapter`.",
-        parameters=[s.SearchQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[*query_parameters(s.SearchQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.CodeListSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
@@ -358,7 +421,7 @@ class AutocompleteView(ApiView):
     @extend_schema(
         operation_id="autocomplete",
         summary="Type-ahead: a few codes for what has been typed so far",
-        parameters=[s.AutocompleteQuerySerializer, *RELEASE_PARAMETERS],
+        parameters=[*query_parameters(s.AutocompleteQuerySerializer), *RELEASE_PARAMETERS],
         responses={200: s.AutocompleteSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
@@ -420,8 +483,63 @@ class CodeHistoryView(ApiView):
 # --- validation
 
 
+def _or_blank(schema: dict) -> dict:
+    return {"anyOf": [schema, BLANK], "nullable": True}
+
+
+_CODE = {"type": "string", "maxLength": 100}
+# The body as ValidateView reads it (by hand, for speed: see _items): `codes` or `items`, never
+# both; a date may be empty or null (no date).
+VALIDATE_REQUEST = {
+    "type": "object",
+    "properties": {
+        "codes": {
+            "type": "array",
+            "maxItems": settings.API_MAX_VALIDATE_ITEMS,
+            "items": _CODE,
+            "description": "Codes to check against one release (give `codes` or `items`).",
+        },
+        "items": {
+            "type": "array",
+            "maxItems": settings.API_MAX_VALIDATE_ITEMS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": _CODE,
+                    "date": {
+                        "anyOf": [
+                            {"type": "string", "format": "date"},
+                            {"type": "string", "maxLength": 0},
+                        ],
+                        "nullable": True,
+                    },
+                },
+                "required": ["code"],
+            },
+            "description": "Codes each with an optional date of service.",
+        },
+        "release": {"type": "string", "nullable": True, "description": "A release label."},
+        "date": _or_blank({"type": "string", "format": "date"}),
+        "fy": _or_blank({"type": "string", "pattern": FISCAL_YEAR_PATTERN}),
+    },
+    "oneOf": [{"required": ["codes"]}, {"required": ["items"]}],
+}
+
+
+class BodyRequiredSchema(AutoSchema):
+    """The schema of a view that needs its body: a POST without one is a 400."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
 class ValidateView(ApiView):
     """Bulk validation; each item against the release in force on its date."""
+
+    schema = BodyRequiredSchema()
 
     @extend_schema(
         operation_id="validate",
@@ -431,7 +549,7 @@ class ValidateView(ApiView):
         "Each answer has a stable `reason`: ok, header_not_billable, "
         "missing_seventh_character, invalid_seventh_character, missing_placeholder_x, deleted, "
         "not_in_release, malformed, or release_not_found (no release covers the item's date).",
-        request=s.ValidateRequestSerializer,
+        request={"application/json": VALIDATE_REQUEST},
         parameters=RELEASE_PARAMETERS,
         responses={200: s.ValidateResponseSerializer, **error_responses(400, 404, 413, 415)},
     )
@@ -445,6 +563,7 @@ class ValidateView(ApiView):
         # The release for items without a date: from the body, else from the query string.
         selection = {n: request.query_params[n] for n in PARAMETERS if n in request.query_params}
         selection.update({name: _text(body, name) for name in PARAMETERS if name in body})
+        reject_malformed_selection(selection)
         choice = select_release(selection)
         days = {day for _, day in items if day is not None}
         in_force = releases_in_force_on(days) if days else {}
@@ -556,7 +675,7 @@ class ReleaseChangesView(ApiView):
         description="Added, deleted, revised, each in CMS's tally of codes or of headers. A "
         "deleted code lists its successors: from CMS's conversion table when one was imported "
         "(with this release or a later one), else from the hierarchy.",
-        parameters=[LABEL_PATH, s.ChangesQuerySerializer],
+        parameters=[LABEL_PATH, *query_parameters(s.ChangesQuerySerializer)],
         responses={200: s.ChangeListSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request, label: str) -> Response:
@@ -594,7 +713,7 @@ class ReleaseChangesCSVView(ReleaseChangesView):
     @extend_schema(
         operation_id="release_changes_csv",
         summary="What changed in a release, as CSV",
-        parameters=[LABEL_PATH, s.ChangesQuerySerializer],
+        parameters=[LABEL_PATH, *query_parameters(s.ChangesQuerySerializer)],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One change a row."),
             **error_responses(400, 404),

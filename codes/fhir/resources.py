@@ -1,13 +1,13 @@
-"""FHIR R4 resources as plain dicts: CodeSystem, Parameters, OperationOutcome, Bundle,
-CapabilityStatement and TerminologyCapabilities. Nothing here touches the database.
+"""FHIR R4 resources as plain dicts: CodeSystem, $lookup's and $subsumes' Parameters,
+OperationOutcome, Bundle, CapabilityStatement and TerminologyCapabilities. Nothing here touches
+the database. Properties are written in the order of the specification (XML needs it).
 """
 
-from codes.fiscal import fiscal_year_start
-from codes.lookup import CodeDetail
+from codes.icd10 import dotted
 from codes.models import Release
-from codes.validation import Verdict
 
-SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+from .versions import SYSTEM, resource_id, version_of
+
 OID = "urn:oid:2.16.840.1.113883.6.90"
 FHIR_VERSION = "4.0.1"
 PUBLISHER = "National Center for Health Statistics (NCHS), Centers for Disease Control"
@@ -28,10 +28,28 @@ ISSUE_TYPES = {
     "not_acceptable": "not-supported",
     "unsupported_media_type": "not-supported",
     "unsupported_system": "not-supported",
+    "not_supported": "not-supported",
     "request_too_large": "too-costly",
     "throttled": "throttled",
     "server_error": "exception",
 }
+
+ERROR_CODE_SYSTEM_ID = "icdsite-error"
+OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition/"
+TERMINOLOGY_SERVER = "http://hl7.org/fhir/CapabilityStatement/terminology-server"
+# The $expand parameters this server reads (TerminologyCapabilities.expansion.parameter).
+EXPANSION_PARAMETERS = [
+    "activeOnly",
+    "count",
+    "date",
+    "displayLanguage",
+    "excludeNested",
+    "filter",
+    "force-system-version",
+    "includeDesignations",
+    "offset",
+    "system-version",
+]
 
 PROPERTIES = [
     {
@@ -43,6 +61,12 @@ PROPERTIES = [
         "code": "notSelectable",
         "uri": f"{CONCEPT_PROPERTIES}#notSelectable",
         "description": "A header: not valid on a claim; use a billable code below it.",
+        "type": "boolean",
+    },
+    {
+        "code": "inactive",
+        "uri": f"{CONCEPT_PROPERTIES}#inactive",
+        "description": "Always false: a code no longer used is not in the version at all.",
         "type": "boolean",
     },
     {
@@ -63,17 +87,21 @@ PROPERTIES = [
         "type": "string",
     },
 ]
-
-
-def version_of(release: Release) -> str:
-    """The fiscal year ("2026") for an October release; the label for a mid-year update."""
-    if release.effective_date == fiscal_year_start(release.fiscal_year):
-        return str(release.fiscal_year)
-    return release.label
-
-
-def resource_id(release: Release) -> str:
-    return "icd-10-cm-" + "-".join(release.label.lower().split())
+PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
+FILTERS = [
+    {
+        "code": "concept",
+        "description": "A code and the codes below it (is-a), or only those below it.",
+        "operator": ["is-a", "descendent-of"],
+        "value": "A code of ICD-10-CM",
+    },
+    {
+        "code": "billable",
+        "description": "Billable codes (true) or headers (false).",
+        "operator": ["="],
+        "value": "true or false",
+    },
+]
 
 
 def code_system(release: Release) -> dict:
@@ -94,89 +122,73 @@ def code_system(release: Release) -> dict:
             f"{release.effective_date.isoformat()}: {release.entry_count} codes, "
             f"{release.billable_count} of them billable."
         ),
-        "caseSensitive": False,
+        # As terminology.hl7.org's ICD-10-CM CodeSystem says. Codes in another form (e119,
+        # E119) are still read, with a `normalized-code` answer saying so.
+        "caseSensitive": True,
+        "valueSet": f"{SYSTEM}?fhir_vs",
         "hierarchyMeaning": "is-a",
         "content": "not-present",
         "count": release.entry_count,
+        "filter": FILTERS,
         "property": PROPERTIES,
     }
 
 
-def search_bundle(releases: list[Release], *, base: str, self_url: str) -> dict:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(releases),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [
-            {
-                "fullUrl": f"{base}CodeSystem/{resource_id(release)}",
-                "resource": code_system(release),
-                "search": {"mode": "match"},
-            }
-            for release in releases
-        ],
-    }
-
-
-def lookup_parameters(detail: CodeDetail, *, properties: set[str]) -> dict:
-    """$lookup's answer. `properties`: those asked for (all when empty)."""
-    code = detail.code
-    wanted = (lambda name: name in properties) if properties else (lambda name: True)
+def lookup_parameters(
+    *,
+    release: Release,
+    code: str,
+    title: str,
+    short_title: str,
+    is_billable: bool,
+    kind: str,
+    parent: str,
+    children: list[tuple[str, str]],
+    wanted: set[str],
+) -> dict:
+    """$lookup's answer; `wanted`: the properties asked for (all when empty or "*")."""
+    all_wanted = not wanted or "*" in wanted
     parameter = [
         {"name": "name", "valueString": "ICD-10-CM"},
-        {"name": "version", "valueString": version_of(detail.release)},
-        {"name": "display", "valueString": code.long_title},
-    ]
-    if code.short_title and code.short_title != code.long_title:
-        parameter.append({"name": "designation", "part": [_part("value", code.short_title)]})
-    values = [
-        ("billable", {"valueBoolean": code.is_billable}),
-        ("notSelectable", {"valueBoolean": not code.is_billable}),
-        ("kind", {"valueString": code.kind}),
-    ]
-    if detail.ancestors:
-        values.append(("parent", {"valueCode": detail.ancestors[-1].dotted}))
-    values += [("child", {"valueCode": child.dotted}) for child in detail.children]
-    for name, value in values:
-        if wanted(name):
-            parameter.append(
-                {
-                    "name": "property",
-                    "part": [{"name": "code", "valueCode": name}, {"name": "value", **value}],
-                }
-            )
-    return {"resourceType": "Parameters", "parameter": parameter}
-
-
-def validate_parameters(verdict: Verdict, *, display: str, title: str) -> dict:
-    """$validate-code's answer: result is true when the code exists in the version and is
-    billable there (valid on a claim); message says why not, and what to use instead."""
-    message = verdict.message
-    if verdict.suggestions:
-        message += " Suggestions: " + ", ".join(item.dotted for item in verdict.suggestions) + "."
-    if display and title and display.strip().lower() != title.lower():
-        message += f' The display "{display[:200]}" is not the title of the code, "{title}".'
-    parameter = [
-        {"name": "result", "valueBoolean": verdict.is_valid},
-        {"name": "message", "valueString": message},
-    ]
-    if title:
-        parameter.append({"name": "display", "valueString": title})
-    if verdict.code:
-        parameter.append({"name": "code", "valueCode": verdict.dotted})
-    parameter += [
+        {"name": "version", "valueString": version_of(release)},
+        {"name": "display", "valueString": title},
         {"name": "system", "valueUri": SYSTEM},
-        {"name": "version", "valueString": version_of(verdict.release)},
+        {"name": "code", "valueCode": dotted(code)},
+        {"name": "abstract", "valueBoolean": not is_billable},
     ]
+    if short_title and short_title != title:
+        parameter.append(
+            {
+                "name": "designation",
+                "part": [{"name": "language", "valueCode": "en"}, _part("value", short_title)],
+            }
+        )
+    values = [
+        ("billable", {"valueBoolean": is_billable}, ""),
+        ("notSelectable", {"valueBoolean": not is_billable}, ""),
+        ("inactive", {"valueBoolean": False}, ""),
+        ("kind", {"valueString": kind}, ""),
+    ]
+    if parent:
+        values.append(("parent", {"valueCode": dotted(parent)}, ""))
+    values += [("child", {"valueCode": dotted(child)}, title_) for child, title_ in children]
+    for name, value, description in values:
+        if all_wanted or name in wanted:
+            part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]
+            if description:
+                part.append(_part("description", description))
+            parameter.append({"name": "property", "part": part})
     return {"resourceType": "Parameters", "parameter": parameter}
 
 
-def operation_outcome(*, code: str, message: str, field: str = "") -> dict:
+def operation_outcome(*, code: str, message: str, field: str = "", base: str = "") -> dict:
     issue = {
         "severity": "error",
         "code": ISSUE_TYPES.get(code, "processing"),
-        "details": {"coding": [{"code": code}], "text": message},
+        "details": {
+            "coding": [{"system": f"{base}CodeSystem/{ERROR_CODE_SYSTEM_ID}", "code": code}],
+            "text": message,
+        },
         "diagnostics": message,
     }
     if field:
@@ -184,10 +196,102 @@ def operation_outcome(*, code: str, message: str, field: str = "") -> dict:
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
+def error_code_system(base: str, codes: tuple[str, ...]) -> dict:
+    """The CodeSystem of the error codes OperationOutcome.issue.details carries."""
+    return {
+        "resourceType": "CodeSystem",
+        "id": ERROR_CODE_SYSTEM_ID,
+        "url": f"{base}CodeSystem/{ERROR_CODE_SYSTEM_ID}",
+        "name": "IcdsiteErrorCodes",
+        "title": "icdsite error codes",
+        "status": "active",
+        "experimental": False,
+        "publisher": "icdsite",
+        "description": "The stable error codes of the REST API and the FHIR facade.",
+        "caseSensitive": True,
+        "content": "complete",
+        "count": len(codes),
+        "concept": [{"code": code} for code in codes],
+    }
+
+
+def _operation(name: str, definition: str) -> dict:
+    return {"name": name, "definition": OPERATION_DEFINITION + definition}
+
+
 def capability_statement(*, base: str, date: str, software_version: str) -> dict:
+    read_and_search = [{"code": "read"}, {"code": "search-type"}]
+    search_parameters = [
+        {"name": "_id", "type": "token"},
+        {"name": "url", "type": "uri"},
+        {"name": "version", "type": "token"},
+    ]
     return {
         "resourceType": "CapabilityStatement",
         "id": "icdsite",
+        "url": f"{base}metadata",
+        "version": software_version,
+        "name": "ICD10CMTerminologyService",
+        "title": "ICD-10-CM terminology service",
+        "status": "active",
+        "date": date,
+        "publisher": "icdsite",
+        "description": (
+            "ICD-10-CM, every published release, as a FHIR R4 terminology server: CodeSystem "
+            "$lookup, $validate-code and $subsumes; ValueSet $expand and $validate-code on the "
+            "implicit value sets and the billable codes; ConceptMap $translate from deleted "
+            "codes to their successors."
+        ),
+        "kind": "instance",
+        "instantiates": [TERMINOLOGY_SERVER],
+        "software": {"name": "icdsite", "version": software_version, "releaseDate": date},
+        "implementation": {"description": "ICD-10-CM code sets by release", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "application/fhir+xml", "json", "xml"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [
+                    {
+                        "type": "CodeSystem",
+                        "interaction": read_and_search,
+                        "searchParam": search_parameters,
+                        "operation": [
+                            _operation("lookup", "CodeSystem-lookup"),
+                            _operation("validate-code", "CodeSystem-validate-code"),
+                            _operation("subsumes", "CodeSystem-subsumes"),
+                        ],
+                    },
+                    {
+                        "type": "ValueSet",
+                        "interaction": read_and_search,
+                        "searchParam": search_parameters,
+                        "operation": [
+                            _operation("expand", "ValueSet-expand"),
+                            _operation("validate-code", "ValueSet-validate-code"),
+                        ],
+                    },
+                    {
+                        "type": "ConceptMap",
+                        "interaction": read_and_search,
+                        "searchParam": search_parameters,
+                        "operation": [_operation("translate", "ConceptMap-translate")],
+                    },
+                ],
+                "operation": [_operation("versions", "CapabilityStatement-versions")],
+            }
+        ],
+    }
+
+
+def terminology_capabilities(
+    releases: list[Release], *, base: str, date: str, software_version: str
+) -> dict:
+    return {
+        "resourceType": "TerminologyCapabilities",
+        "id": "icdsite",
+        "url": f"{base}metadata?mode=terminology",
+        "version": software_version,
         "name": "ICD10CMTerminologyService",
         "title": "ICD-10-CM terminology service",
         "status": "active",
@@ -196,54 +300,51 @@ def capability_statement(*, base: str, date: str, software_version: str) -> dict
         "kind": "instance",
         "software": {"name": "icdsite", "version": software_version},
         "implementation": {"description": "ICD-10-CM code sets by release", "url": base},
-        "fhirVersion": FHIR_VERSION,
-        "format": ["application/fhir+json", "json"],
-        "rest": [
-            {
-                "mode": "server",
-                "resource": [
-                    {
-                        "type": "CodeSystem",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            {"name": "url", "type": "uri"},
-                            {"name": "version", "type": "token"},
-                        ],
-                        "operation": [
-                            {
-                                "name": "lookup",
-                                "definition": "http://hl7.org/fhir/OperationDefinition/"
-                                "CodeSystem-lookup",
-                            },
-                            {
-                                "name": "validate-code",
-                                "definition": "http://hl7.org/fhir/OperationDefinition/"
-                                "CodeSystem-validate-code",
-                            },
-                        ],
-                    }
-                ],
-            }
-        ],
-    }
-
-
-def terminology_capabilities(releases: list[Release], *, date: str) -> dict:
-    return {
-        "resourceType": "TerminologyCapabilities",
-        "id": "icdsite",
-        "name": "ICD10CMTerminologyService",
-        "status": "active",
-        "date": date,
-        "kind": "instance",
+        "lockedDate": False,
         "codeSystem": [
             {
                 "uri": SYSTEM,
                 "version": [
-                    {"code": version_of(release), "isDefault": position == 0}
+                    {
+                        "code": version_of(release),
+                        "isDefault": position == 0,
+                        "compositional": False,
+                        "language": ["en"],
+                        "filter": [
+                            {"code": item["code"], "op": item["operator"]} for item in FILTERS
+                        ],
+                        "property": PROPERTY_NAMES,
+                    }
                     for position, release in enumerate(releases)
                 ],
+                "subsumption": True,
             }
+        ],
+        "expansion": {
+            "hierarchical": False,
+            "paging": True,
+            "incomplete": False,
+            "parameter": [{"name": name} for name in EXPANSION_PARAMETERS],
+            "textFilter": (
+                "filter: the start of a code (E11, S72.0) gives that code and the codes below "
+                "it in tabular order; words are ranked as the site's search box ranks them "
+                "(the Alphabetic Index first, the last word may be unfinished)."
+            ),
+        },
+        "codeSearch": "all",
+        "validateCode": {"translations": False},
+        "translation": {"needsMap": True},
+        "closure": {"translation": False},
+    }
+
+
+def versions_parameters() -> dict:
+    """$versions: the FHIR versions this server speaks."""
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "version", "valueCode": "4.0"},
+            {"name": "default", "valueCode": "4.0"},
         ],
     }
 

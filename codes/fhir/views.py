@@ -1,18 +1,25 @@
-"""The FHIR R4 facade: CodeSystem $lookup and $validate-code, CodeSystem search and read, and
-metadata. Answers in application/fhir+json; errors as OperationOutcome.
+"""The FHIR R4 facade's shared view (formats, inputs, errors, caching) and what it shares with
+every operation; metadata, $versions, and the answers to what is not served. The operations are
+in codesystem_views.py, valueset_views.py and conceptmap_views.py.
 
-`version` is a fiscal year (2026: its latest published release) or a release label; `date`
-picks the release in force on that day; neither: the latest published release.
+Answers are JSON (application/fhir+json) or XML (application/fhir+xml, `_format=xml`); errors
+are OperationOutcomes. `version` is a version string as a CodeSystem gives it (2026, or a
+mid-year update's label; codes.fhir.versions); `date` picks the release in force that day;
+neither: the latest published release.
 """
 
 import datetime
-import re
 from importlib import metadata
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,34 +27,53 @@ from rest_framework.views import APIView
 
 from codes.api.caching import Freshness
 from codes.api.errors import (
-    CODE_NOT_FOUND,
     INVALID_PARAMETER,
+    NO_RELEASE,
     NOT_FOUND,
-    UNSUPPORTED_SYSTEM,
+    RELEASE_NOT_FOUND,
     ApiError,
-    selection_error,
 )
 from codes.api.negotiation import RememberingContentNegotiation
 from codes.api.parsers import LimitedJSONParser
-from codes.codeset import codeset_for
-from codes.fhir import resources
-from codes.icd10 import is_well_formed, undotted
-from codes.lookup import code_detail, find_code
 from codes.models import Release
-from codes.selection import ReleaseSelectionError, published_releases, select_release
-from codes.validation import validate
+from codes.selection import published_releases
+
+from . import resources
+from .inputs import Coding, Inputs, from_parameters, from_query
+from .versions import (
+    SYSTEM,
+    is_our_system,
+    known_versions,
+    parse_day,
+    release_in_force,
+    release_of_version,
+    resource_id,
+    version_of,
+)
+from .xml import (
+    FHIR_XML,
+    FHIRXMLParser,
+    FHIRXMLRenderer,
+    TextXMLParser,
+    TextXMLRenderer,
+    XMLParser,
+    XMLRenderer,
+)
 
 FHIR_JSON = "application/fhir+json"
-FISCAL_YEAR_RE = re.compile(r"(?i)(fy)?\d{2}(\d{2})?")
-# The value[x] types a Parameters input may use here.
-VALUE_TYPES = (
-    "valueCode",
-    "valueString",
-    "valueUri",
-    "valueDate",
-    "valueDateTime",
-    "valueCanonical",
-)
+NOT_SUPPORTED = "not_supported"
+# _format values (http://hl7.org/fhir/http.html#parameters) -> the media type answered.
+FORMATS = {
+    "json": FHIR_JSON,
+    "application/json": "application/json",
+    "application/fhir+json": FHIR_JSON,
+    "application/json+fhir": FHIR_JSON,
+    "xml": FHIR_XML,
+    "text/xml": "text/xml",
+    "application/xml": "application/xml",
+    "application/fhir+xml": FHIR_XML,
+    "application/xml+fhir": FHIR_XML,
+}
 
 
 class FHIRJSONRenderer(JSONRenderer):
@@ -56,313 +82,228 @@ class FHIRJSONRenderer(JSONRenderer):
 
 
 class FHIRContentNegotiation(RememberingContentNegotiation):
-    """By the Accept header alone (application/fhir+json first): DRF's `?format=` means
-    nothing to a FHIR client, and FHIR's `_format` can only ask for JSON here."""
+    """FHIR's `_format` first, else the Accept header (application/fhir+json first): DRF's
+    `?format=` means nothing to a FHIR client."""
 
     class settings:  # noqa: N801 (stands in for DRF's api_settings)
         URL_FORMAT_OVERRIDE = None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        wanted = request.query_params.get("_format")
+        if wanted:
+            media_type = FORMATS.get(wanted.strip().lower().split(";")[0])
+            renderer = next((r for r in renderers if r.media_type == media_type), None)
+            if renderer is None:
+                raise NotAcceptable(f'_format "{wanted[:40]}" is not served here (json or xml)')
+            return renderer, media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class FHIRJSONParser(LimitedJSONParser):
     media_type = FHIR_JSON
 
 
-class Inputs:
-    """An operation's input parameters, from the query string (GET) or a Parameters body."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-        self.properties: set[str] = set()
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
-
-    def add(self, name: str, value: str) -> None:
-        if name == "property":
-            self.properties.add(value)
-        else:
-            self.values.setdefault(name, value)
-
-    def add_coding(self, coding: object, *, field: str) -> None:
-        if not isinstance(coding, dict):
-            raise ApiError("a Coding must be an object", code=INVALID_PARAMETER, field=field)
-        for name in ("system", "code", "version", "display"):
-            value = coding.get(name)
-            if value is not None:
-                if not isinstance(value, str):
-                    raise ApiError(
-                        f"{field}.{name} must be a string", code=INVALID_PARAMETER, field=field
-                    )
-                self.add(name, value)
-
-
 class FhirView(APIView):
-    renderer_classes = [FHIRJSONRenderer, JSONRenderer]
-    parser_classes = [FHIRJSONParser, LimitedJSONParser]
+    renderer_classes = [
+        FHIRJSONRenderer,
+        JSONRenderer,
+        FHIRXMLRenderer,
+        XMLRenderer,
+        TextXMLRenderer,
+    ]
+    parser_classes = [FHIRJSONParser, LimitedJSONParser, FHIRXMLParser, XMLParser, TextXMLParser]
     content_negotiation_class = FHIRContentNegotiation
 
     def render_error(self, *, status_code: int, code: str, message: str, field: str) -> dict:
-        return resources.operation_outcome(code=code, message=message, field=field)
+        return resources.operation_outcome(
+            code=code, message=message, field=field, base=self.base_url(self.request)
+        )
 
     def base_url(self, request: Request) -> str:
         return request.build_absolute_uri("/fhir/")
 
     def inputs(self, request: Request) -> Inputs:
+        """The operation's parameters: a POSTed Parameters resource, then the query string."""
         inputs = Inputs()
-        if request.method == "POST":
-            _read_parameters(request.data, inputs)
-        for name in request.query_params:
-            for value in request.query_params.getlist(name):
-                inputs.add(name, value)
-        return inputs
+        if request.method == "POST" and request.data:
+            inputs = from_parameters(request.data)
+        return from_query(request.query_params, inputs)
 
-    def release_for(self, inputs: Inputs) -> tuple[Release, bool]:
-        """The release asked for, and whether it was asked for (pinned) or the default."""
-        system = inputs.get("url") or inputs.get("system")
-        if system and system.rstrip("/") != resources.SYSTEM:
-            raise ApiError(
-                f'this server knows only ICD-10-CM ({resources.SYSTEM}), not "{system[:100]}"',
-                code=UNSUPPORTED_SYSTEM,
-                field="system",
-            )
-        version, day = inputs.get("version").strip(), inputs.get("date").strip()
-        try:
-            if version:
-                name = "fy" if FISCAL_YEAR_RE.fullmatch(version) else "release"
-                return select_release({name: version}).release, True
-            if day:
-                return select_release({"date": day[:10]}).release, True
-            return select_release({}).release, False
-        except ReleaseSelectionError as error:
-            api_error = selection_error(error)
-            api_error.field = "version" if error.field in ("fy", "release") else error.field
-            raise api_error from None
-
-    def answer(self, request: Request, release: Release, build, *, pinned: bool):
-        if request.method != "GET" and request.method != "HEAD":
+    def answer(self, request: Request, releases: list[Release], build, *, pinned: bool):
+        if request.method not in ("GET", "HEAD"):
             return Response(build())
-        freshness = Freshness(request, [release], pinned=pinned)
+        freshness = Freshness(request, releases, pinned=pinned)
         not_modified = freshness.not_modified(request)
         if not_modified is not None:
             return not_modified
         return freshness.apply(Response(build()))
 
 
-def _read_parameters(body: object, inputs: Inputs) -> None:
-    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+def code_system_release(
+    *, system: str, version: str, day: str, resource_id_: str | None, published: list[Release]
+) -> Release:
+    """The release a $lookup or $subsumes reads: by CodeSystem id, version or date, else the
+    latest. An unknown system or version is a 404."""
+    if system and not is_our_system(system):
         raise ApiError(
-            "the body must be a FHIR Parameters resource", code=INVALID_PARAMETER, field="body"
+            f"A definition for CodeSystem '{system[:200]}' could not be found",
+            code=NOT_FOUND,
+            status_code=status.HTTP_404_NOT_FOUND,
+            field="system",
         )
-    parameters = body.get("parameter", [])
-    if not isinstance(parameters, list):
+    if resource_id_ is not None:
+        release = release_by_id(resource_id_, published)
+        if version and release_of_version(version, published) != release:
+            raise ApiError(
+                f"version '{version[:100]}' is not the version of CodeSystem/{resource_id_} "
+                f"({version_of(release)})",
+                code=INVALID_PARAMETER,
+                field="version",
+            )
+        return release
+    if version:
+        release = release_of_version(version, published)
+        if release is None:
+            raise ApiError(
+                f"A definition for CodeSystem '{SYSTEM}' version '{version[:100]}' could not be "
+                f"found. Valid versions: {', '.join(known_versions(published))}",
+                code=RELEASE_NOT_FOUND,
+                status_code=status.HTTP_404_NOT_FOUND,
+                field="version",
+            )
+        return release
+    if day:
+        parsed = parse_day(day)
+        if parsed is None:
+            raise ApiError(
+                f'"{day[:40]}" is not a date (YYYY-MM-DD)', code=INVALID_PARAMETER, field="date"
+            )
+        release = release_in_force(parsed, published)
+        if release is None:
+            raise ApiError(
+                f"no published release is in force on {parsed}",
+                code=RELEASE_NOT_FOUND,
+                status_code=status.HTTP_404_NOT_FOUND,
+                field="date",
+            )
+        return release
+    if not published:
         raise ApiError(
-            "Parameters.parameter must be a list", code=INVALID_PARAMETER, field="parameter"
+            "no release is published yet", code=NO_RELEASE, status_code=status.HTTP_404_NOT_FOUND
         )
-    for position, parameter in enumerate(parameters):
-        field = f"parameter[{position}]"
-        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
-            raise ApiError("each parameter needs a name", code=INVALID_PARAMETER, field=field)
-        name = parameter["name"]
-        if "valueCoding" in parameter:
-            inputs.add_coding(parameter["valueCoding"], field=f"{field}.valueCoding")
-            continue
-        if "valueCodeableConcept" in parameter:
-            concept = parameter["valueCodeableConcept"]
-            codings = concept.get("coding", []) if isinstance(concept, dict) else None
-            if not isinstance(codings, list):
-                raise ApiError(
-                    "a CodeableConcept needs a list of codings",
-                    code=INVALID_PARAMETER,
-                    field=f"{field}.valueCodeableConcept",
-                )
-            ours = [
-                c
-                for c in codings
-                if isinstance(c, dict) and c.get("system", resources.SYSTEM) == resources.SYSTEM
-            ]
-            if ours:
-                inputs.add_coding(ours[0], field=f"{field}.valueCodeableConcept.coding")
-            continue
-        value = next((parameter[key] for key in VALUE_TYPES if key in parameter), None)
-        if value is None:
-            continue  # an input we do not use (e.g. displayLanguage as valueCode: handled above)
-        if not isinstance(value, str):
-            raise ApiError(f"{name} must be a string", code=INVALID_PARAMETER, field=field)
-        inputs.add(name, value)
+    return published[0]
 
 
-def _code(inputs: Inputs) -> str:
-    code = inputs.get("code").strip()
-    if not code:
+def release_by_id(resource_id_: str, published: list[Release]) -> Release:
+    release = next((r for r in published if resource_id(r) == resource_id_), None)
+    if release is None:
         raise ApiError(
-            "give the code to look up (code or coding)", code=INVALID_PARAMETER, field="code"
+            f'no CodeSystem "{resource_id_[:64]}"',
+            code=NOT_FOUND,
+            status_code=status.HTTP_404_NOT_FOUND,
         )
-    return code
+    return release
+
+
+def one_coding(inputs: Inputs, *, code_name: str, coding_name: str, system_names) -> Coding:
+    """The code a $lookup reads (or one side of $subsumes): `code` (+ system, version) or a
+    Coding, not both."""
+    coding = inputs.coding(coding_name)
+    code = inputs.text(code_name).strip()
+    if coding is not None and code:
+        raise ApiError(
+            f"give {code_name} or {coding_name}, not both", code=INVALID_PARAMETER, field=code_name
+        )
+    if coding is None:
+        system = next((inputs.text(name) for name in system_names if inputs.text(name)), "")
+        coding = Coding(system=system or None, version=inputs.text("version") or None, code=code)
+    if not (coding.code or "").strip():
+        raise ApiError(
+            f"give the code ({code_name} or {coding_name})",
+            code=INVALID_PARAMETER,
+            field=code_name,
+        )
+    return coding
+
+
+def codings_to_validate(
+    inputs: Inputs, *, system: str, version: str
+) -> tuple[list[tuple[Coding, str]], list[Coding] | None]:
+    """(coding, path) pairs and the CodeableConcept, of code, coding or codeableConcept."""
+    given = [name for name in ("code", "coding", "codeableConcept") if inputs.given(name)]
+    if len(given) > 1:
+        raise ApiError(
+            f"give one of code, coding or codeableConcept, not {' and '.join(given)}",
+            code=INVALID_PARAMETER,
+            field=given[1],
+        )
+    if not given:
+        raise ApiError(
+            "give the code to validate (code, coding or codeableConcept)",
+            code=INVALID_PARAMETER,
+            field="code",
+        )
+    if given[0] == "code":
+        code = inputs.text("code")
+        display = inputs.text("display") if inputs.given("display") else None
+        return [(Coding(system or None, version or None, code, display), "")], None
+    if given[0] == "coding":
+        return [(inputs.coding("coding"), "Coding")], None
+    concept = inputs.codeable_concept("codeableConcept")
+    if not concept:
+        raise ApiError(
+            "the codeableConcept has no coding", code=INVALID_PARAMETER, field="codeableConcept"
+        )
+    paths = [f"CodeableConcept.coding[{n}]" for n in range(len(concept))]
+    return list(zip(concept, paths, strict=True)), concept
+
+
+def day_parameter(text: str) -> datetime.date | None:
+    if not text:
+        return None
+    day = parse_day(text)
+    if day is None:
+        raise ApiError(
+            f'"{text[:40]}" is not a date (YYYY-MM-DD)', code=INVALID_PARAMETER, field="date"
+        )
+    return day
 
 
 # --- schema fragments
 
 OPERATION_PARAMETERS = [
     OpenApiParameter("code", str, description="The code, in any form (Z53.01, z5301)."),
-    OpenApiParameter("system", str, description=f"{resources.SYSTEM} (the default)."),
+    OpenApiParameter("system", str, description=f"{SYSTEM} (the default)."),
     OpenApiParameter("url", str, description="Same as system ($validate-code's name for it)."),
-    OpenApiParameter("version", str, description="Fiscal year (2026) or release label."),
+    OpenApiParameter("version", str, description="A version (2026) or a release label."),
     OpenApiParameter("date", str, description="YYYY-MM-DD: the release in force that day."),
+    OpenApiParameter("_format", str, description="json or xml (or a media type)."),
 ]
 FHIR_RESOURCE = OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR R4 resource.")
 OUTCOME = OpenApiResponse(OpenApiTypes.OBJECT, description="An OperationOutcome.")
 
 
 def outcomes(*statuses: int) -> dict:
-    return {code: OUTCOME for code in (*statuses, 401, 429)}
+    return {code: OUTCOME for code in (*statuses, 401, 406, 429)}
 
 
-# --- views
+def on_one_resource(view_class: type[APIView], operation_id: str) -> type[APIView]:
+    """The view of an operation on one resource (CodeSystem/[id]/$lookup): the type's view,
+    with operation ids of its own in the schema."""
+    view = type(f"Instance{view_class.__name__}", (view_class,), {})
+    return extend_schema_view(
+        get=extend_schema(operation_id=f"{operation_id}_instance"),
+        post=extend_schema(operation_id=f"{operation_id}_post_instance"),
+    )(view)
 
 
-class LookupView(FhirView):
-    @extend_schema(
-        operation_id="fhir_codesystem_lookup",
-        summary="CodeSystem/$lookup: display, version and properties of a code",
-        parameters=[
-            *OPERATION_PARAMETERS,
-            OpenApiParameter("property", str, many=True, description="Properties wanted."),
-        ],
-        responses={200: FHIR_RESOURCE, **outcomes(400, 404)},
-    )
-    def get(self, request: Request) -> Response:
-        return self.lookup(request)
-
-    @extend_schema(
-        operation_id="fhir_codesystem_lookup_post",
-        summary="CodeSystem/$lookup with a Parameters body",
+def post_schema(operation_id: str, summary: str):
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
         request=OpenApiTypes.OBJECT,
         responses={200: FHIR_RESOURCE, **outcomes(400, 404, 413, 415)},
     )
-    def post(self, request: Request) -> Response:
-        return self.lookup(request)
-
-    def lookup(self, request: Request) -> Response:
-        inputs = self.inputs(request)
-        code = _code(inputs)
-        release, pinned = self.release_for(inputs)
-
-        def build() -> dict:
-            found = find_code(release, code) if is_well_formed(undotted(code)) else None
-            if found is None:
-                verdict = validate(code, release)
-                message = verdict.message
-                if verdict.suggestions:
-                    message += (
-                        " Did you mean "
-                        + ", ".join(s.dotted for s in verdict.suggestions[:10])
-                        + "?"
-                    )
-                raise ApiError(
-                    message,
-                    code=CODE_NOT_FOUND,
-                    status_code=status.HTTP_404_NOT_FOUND,
-                    field="code",
-                )
-            return resources.lookup_parameters(code_detail(found), properties=inputs.properties)
-
-        return self.answer(request, release, build, pinned=pinned)
-
-
-class ValidateCodeView(FhirView):
-    @extend_schema(
-        operation_id="fhir_codesystem_validate_code",
-        summary="CodeSystem/$validate-code: is the code valid on a claim in that version?",
-        description="`result` is true when the code exists in the version and is billable "
-        "there; otherwise `message` says why (a header, a missing 7th character, deleted...) "
-        "and what to use instead. An unknown code is result false, not an error.",
-        parameters=[
-            *OPERATION_PARAMETERS,
-            OpenApiParameter("display", str, description="A display to check."),
-        ],
-        responses={200: FHIR_RESOURCE, **outcomes(400, 404)},
-    )
-    def get(self, request: Request) -> Response:
-        return self.validate_code(request)
-
-    @extend_schema(
-        operation_id="fhir_codesystem_validate_code_post",
-        summary="CodeSystem/$validate-code with a Parameters body",
-        request=OpenApiTypes.OBJECT,
-        responses={200: FHIR_RESOURCE, **outcomes(400, 404, 413, 415)},
-    )
-    def post(self, request: Request) -> Response:
-        return self.validate_code(request)
-
-    def validate_code(self, request: Request) -> Response:
-        inputs = self.inputs(request)
-        code = _code(inputs)
-        release, pinned = self.release_for(inputs)
-
-        def build() -> dict:
-            verdict = validate(code, release)
-            entry = codeset_for(release).get(verdict.code) if verdict.exists else None
-            return resources.validate_parameters(
-                verdict, display=inputs.get("display"), title=entry.title if entry else ""
-            )
-
-        return self.answer(request, release, build, pinned=pinned)
-
-
-class CodeSystemSearchView(FhirView):
-    @extend_schema(
-        operation_id="fhir_codesystem_search",
-        summary="CodeSystem search: one CodeSystem per published release",
-        parameters=[
-            OpenApiParameter("url", str, description=f"Only {resources.SYSTEM} matches."),
-            OpenApiParameter("version", str, description="Fiscal year or release label."),
-        ],
-        responses={200: FHIR_RESOURCE, **outcomes()},
-    )
-    def get(self, request: Request) -> Response:
-        releases = published_releases()
-        url = request.query_params.get("url", "").rstrip("/")
-        version = request.query_params.get("version", "").strip().lower()
-        matching = [
-            release
-            for release in releases
-            if (not url or url == resources.SYSTEM)
-            and (
-                not version
-                or version
-                in (
-                    resources.version_of(release).lower(),
-                    release.label.lower(),
-                    str(release.fiscal_year),
-                    f"fy{release.fiscal_year}",
-                )
-            )
-        ]
-        freshness = Freshness(request, releases, pinned=False)
-        if (not_modified := freshness.not_modified(request)) is not None:
-            return not_modified
-        bundle = resources.search_bundle(
-            matching, base=self.base_url(request), self_url=request.build_absolute_uri()
-        )
-        return freshness.apply(Response(bundle))
-
-
-class CodeSystemReadView(FhirView):
-    @extend_schema(
-        operation_id="fhir_codesystem_read",
-        summary="One CodeSystem (a published release) by id",
-        responses={200: FHIR_RESOURCE, **outcomes(404)},
-    )
-    def get(self, request: Request, resource_id: str) -> Response:
-        releases = published_releases()
-        release = next((r for r in releases if resources.resource_id(r) == resource_id), None)
-        if release is None:
-            raise ApiError(
-                f'no CodeSystem "{resource_id[:64]}"',
-                code=NOT_FOUND,
-                status_code=status.HTTP_404_NOT_FOUND,
-            )
-        return self.answer(request, release, lambda: resources.code_system(release), pinned=True)
 
 
 class MetadataView(FhirView):
@@ -370,7 +311,7 @@ class MetadataView(FhirView):
         operation_id="fhir_metadata",
         summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)",
         parameters=[OpenApiParameter("mode", str, enum=["full", "normative", "terminology"])],
-        responses={200: FHIR_RESOURCE, **outcomes()},
+        responses={200: FHIR_RESOURCE, **outcomes(400)},
     )
     def get(self, request: Request) -> Response:
         releases = published_releases()
@@ -379,21 +320,58 @@ class MetadataView(FhirView):
             if releases
             else datetime.date.today()
         ).isoformat()
-        if request.query_params.get("mode") == "terminology":
-            return Response(resources.terminology_capabilities(releases, date=date))
+        base = self.base_url(request)
+        mode = request.query_params.get("mode", "full")
+        if mode not in ("full", "normative", "terminology"):
+            raise ApiError(
+                "mode must be full, normative or terminology", code=INVALID_PARAMETER, field="mode"
+            )
+        if mode == "terminology":
+            return Response(
+                resources.terminology_capabilities(
+                    releases, base=base, date=date, software_version=_software_version()
+                )
+            )
         return Response(
             resources.capability_statement(
-                base=self.base_url(request), date=date, software_version=_software_version()
+                base=base, date=date, software_version=_software_version()
             )
         )
+
+
+class VersionsView(FhirView):
+    @extend_schema(
+        operation_id="fhir_versions",
+        summary="$versions: the FHIR versions served (4.0)",
+        responses={200: FHIR_RESOURCE, **outcomes()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(resources.versions_parameters())
+
+
+class NotSupportedView(FhirView):
+    """An operation of a resource type served here that this server does not do."""
+
+    schema = None
+
+    def get(self, request: Request, resource_type: str, operation: str, **kwargs) -> Response:
+        raise ApiError(
+            f"${operation[:40]} is not supported on {resource_type} by this server (see "
+            "/fhir/metadata)",
+            code=NOT_SUPPORTED,
+        )
+
+    post = put = patch = delete = get
 
 
 class NotFoundView(FhirView):
     schema = None
 
-    def get(self, request: Request, *args, **kwargs) -> HttpResponse:
+    def get(self, request: Request, *args, **kwargs) -> Response:
         raise ApiError(
-            "no such FHIR endpoint", code=NOT_FOUND, status_code=status.HTTP_404_NOT_FOUND
+            "no such FHIR endpoint (see /fhir/metadata)",
+            code=NOT_FOUND,
+            status_code=status.HTTP_404_NOT_FOUND,
         )
 
     post = put = patch = delete = get

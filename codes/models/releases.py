@@ -251,6 +251,10 @@ class Section(models.Model):
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="sections")
     chapter = models.ForeignKey(Chapter, on_delete=models.CASCADE, related_name="sections")
+    # The heading section whose range holds this one ("V00-V99" holds "V00-V09"); None at the top.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="subsections"
+    )
     section_id = models.CharField(max_length=15)
     title = models.CharField(max_length=255)
     first_code = models.CharField(max_length=7)

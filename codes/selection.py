@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from codes.currency import MissingRelease, missing_release_of_year, missing_release_on
 from codes.fiscal import fiscal_year_of
 from codes.models import Release
 
@@ -21,10 +22,15 @@ PARAMETERS = ("release", "date", "fy")
 class ReleaseSelectionError(Exception):
     """A release parameter is malformed, or names no published release."""
 
-    def __init__(self, field: str, message: str, *, code: str) -> None:
+    def __init__(
+        self, field: str, message: str, *, code: str, missing: MissingRelease | None = None
+    ) -> None:
         self.field = field
         self.message = message
-        self.code = code  # stable: "invalid_parameter" or "release_not_found"
+        # stable: "invalid_parameter", "release_not_found", "release_not_loaded" (a fiscal year
+        # later than every published release: `missing` says which, and what is loaded)
+        self.code = code
+        self.missing = missing
         super().__init__(f"{field}: {message}")
 
 
@@ -110,6 +116,10 @@ def select_release(
                 "date", f'"{value}" is not a date (YYYY-MM-DD)', code="invalid_parameter"
             ) from None
         release = _in_force_on(day, published)
+        if release is None and (missing := missing_release_on(day, published)):
+            raise ReleaseSelectionError(
+                "date", missing.message, code="release_not_loaded", missing=missing
+            )
         if release is None:
             raise ReleaseSelectionError(
                 "date",
@@ -120,6 +130,10 @@ def select_release(
     if value := given.get("fy", "").strip():
         fiscal_year = _fiscal_year(value)
         release = next((r for r in published if r.fiscal_year == fiscal_year), None)
+        if release is None and (missing := missing_release_of_year(fiscal_year, published)):
+            raise ReleaseSelectionError(
+                "fy", missing.message, code="release_not_loaded", missing=missing
+            )
         if release is None:
             raise ReleaseSelectionError(
                 "fy", f"no published release for FY{fiscal_year}", code="release_not_found"

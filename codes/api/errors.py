@@ -25,6 +25,8 @@ AUTHENTICATION_FAILED = "authentication_failed"  # 401: a token was sent and is 
 PERMISSION_DENIED = "permission_denied"  # 403
 NOT_FOUND = "not_found"  # 404: no such URL
 RELEASE_NOT_FOUND = "release_not_found"  # 404: no published release matches release/fy/date
+# 404: the date or fiscal year is later than every published release's; names both
+RELEASE_NOT_LOADED = "release_not_loaded"
 NO_RELEASE = "no_release"  # 404: nothing is published yet
 CODE_NOT_FOUND = "code_not_found"  # 404: the code is not in the release (with suggestions)
 INDEX_NOT_FOUND = "index_not_found"  # 404: the release has no Index (or not that part of it)
@@ -45,6 +47,7 @@ ERROR_CODES = (
     PERMISSION_DENIED,
     NOT_FOUND,
     RELEASE_NOT_FOUND,
+    RELEASE_NOT_LOADED,
     NO_RELEASE,
     CODE_NOT_FOUND,
     INDEX_NOT_FOUND,
@@ -100,7 +103,10 @@ def selection_error(error: ReleaseSelectionError) -> ApiError:
         if error.code == INVALID_PARAMETER
         else status.HTTP_404_NOT_FOUND
     )
-    return ApiError(error.message, code=error.code, status_code=status_code, field=error.field)
+    extra = error.missing.as_error_fields() if error.missing else None
+    return ApiError(
+        error.message, code=error.code, status_code=status_code, field=error.field, extra=extra
+    )
 
 
 def too_large(limit: int) -> ApiError:

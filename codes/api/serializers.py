@@ -21,6 +21,7 @@ REASON_CHOICES = [
     validation.NOT_IN_RELEASE,
     validation.MALFORMED,
     errors.RELEASE_NOT_FOUND,  # per item: no published release is in force on its date
+    errors.RELEASE_NOT_LOADED,  # per item: its date is in a fiscal year not loaded yet
 ]
 HISTORY_EVENTS = [
     lookup.ADDED,

@@ -34,10 +34,12 @@ from codes.api.errors import (
     INVALID_PARAMETER,
     NOT_FOUND,
     RELEASE_NOT_FOUND,
+    RELEASE_NOT_LOADED,
     TOO_MANY_ITEMS,
     ApiError,
 )
 from codes.codeset import codeset_for
+from codes.currency import missing_release_on
 from codes.downloads import attachment
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.index_lookup import entries_leading_to
@@ -548,7 +550,8 @@ class ValidateView(ApiView):
         "`fy`, default the latest) or `items`, each a code with an optional date of service. "
         "Each answer has a stable `reason`: ok, header_not_billable, "
         "missing_seventh_character, invalid_seventh_character, missing_placeholder_x, deleted, "
-        "not_in_release, malformed, or release_not_found (no release covers the item's date).",
+        "not_in_release, malformed, release_not_found (no release covers the item's date) or "
+        "release_not_loaded (the item's date is in a fiscal year whose release is not loaded).",
         request={"application/json": VALIDATE_REQUEST},
         parameters=RELEASE_PARAMETERS,
         responses={200: s.ValidateResponseSerializer, **error_responses(400, 404, 413, 415)},
@@ -572,11 +575,14 @@ class ValidateView(ApiView):
         for position, (text, day) in enumerate(items):
             release = in_force[day] if day is not None else choice.release
             if release is None:
+                missing = missing_release_on(day, published_releases())
                 results[position] = rep.no_release_verdict(
                     text,
                     day=day,
-                    reason=RELEASE_NOT_FOUND,
-                    message=f"no published release is in force on {day}",
+                    reason=RELEASE_NOT_LOADED if missing else RELEASE_NOT_FOUND,
+                    message=missing.message
+                    if missing
+                    else f"no published release is in force on {day}",
                 )
                 continue
             groups.setdefault(release.pk, (release, []))[1].append(position)

@@ -22,6 +22,7 @@ ISSUE_TYPES = {
     "permission_denied": "forbidden",
     "not_found": "not-found",
     "release_not_found": "not-found",
+    "release_not_loaded": "not-found",
     "no_release": "not-found",
     "code_not_found": "not-found",
     "method_not_allowed": "not-supported",

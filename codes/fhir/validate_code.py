@@ -17,6 +17,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from codes.codeset import codeset_for
+from codes.currency import missing_release_on
 from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, Release
 from codes.validation import OK, Verdict, validate
@@ -114,13 +115,15 @@ class VersionRule:
         if self.day is not None:
             release = release_in_force(self.day, self.published)
             if release is None:
+                missing = missing_release_on(self.day, self.published)
                 issues.append(
                     Issue(
                         ERROR,
                         "not-found",
                         "not-found",
-                        f"No version of the CodeSystem '{SYSTEM}' is in force on {self.day} "
-                        f"(versions: {', '.join(known_versions(self.published))})",
+                        f"No version of the CodeSystem '{SYSTEM}' is in force on {self.day}"
+                        + (f": {missing.message}" if missing else "")
+                        + f" (versions: {', '.join(known_versions(self.published))})",
                         "date",
                     )
                 )

@@ -31,10 +31,12 @@ from codes.api.errors import (
     NO_RELEASE,
     NOT_FOUND,
     RELEASE_NOT_FOUND,
+    RELEASE_NOT_LOADED,
     ApiError,
 )
 from codes.api.negotiation import RememberingContentNegotiation
 from codes.api.parsers import LimitedJSONParser
+from codes.currency import missing_release_on
 from codes.models import Release
 from codes.selection import published_releases
 
@@ -179,6 +181,14 @@ def code_system_release(
                 f'"{day[:40]}" is not a date (YYYY-MM-DD)', code=INVALID_PARAMETER, field="date"
             )
         release = release_in_force(parsed, published)
+        if release is None and (missing := missing_release_on(parsed, published)):
+            raise ApiError(
+                missing.message,
+                code=RELEASE_NOT_LOADED,
+                status_code=status.HTTP_404_NOT_FOUND,
+                field="date",
+                extra=missing.as_error_fields(),
+            )
         if release is None:
             raise ApiError(
                 f"no published release is in force on {parsed}",

@@ -24,6 +24,8 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 
 from codes.build import build_fingerprint
+from codes.currency import MissingRelease, missing_release_today, today
+from codes.fiscal import fiscal_year_of
 from codes.models import Release
 from codes.response_cache import cached_response, store_response
 from codes.selection import (
@@ -47,6 +49,9 @@ class Site:
     choice: ReleaseChoice | None = None
     error: ReleaseSelectionError | None = None
     carried: dict[str, str] = field(default_factory=dict)  # the parameter links carry
+    # The fiscal year asked for (or today's, when none is) has no release loaded yet: the page
+    # shows the latest loaded release under a banner that says so.
+    missing: MissingRelease | None = None
 
     @property
     def release(self) -> Release:
@@ -67,10 +72,17 @@ def get_site(request: HttpRequest) -> Site:
         try:
             site.choice = select_release(request.GET, releases)
         except ReleaseSelectionError as error:
-            site.error = error
+            if error.missing is None:
+                site.error = error
+            else:
+                value = request.GET[error.field]
+                site.choice = ReleaseChoice(error.missing.latest, error.field, value)
+                site.missing = error.missing
         else:
-            if site.choice.parameter:
-                site.carried = {site.choice.parameter: site.choice.value}
+            if not site.choice.parameter:
+                site.missing = missing_release_today(releases)
+        if site.choice and site.choice.parameter:
+            site.carried = {site.choice.parameter: site.choice.value}
         request._codes_site = site
     return site
 
@@ -108,6 +120,9 @@ def page_context(request: HttpRequest, site: Site, **context) -> dict:
         "release": site.choice.release if site.choice else None,
         "choice": site.choice,
         "release_params": site.carried,
+        # The selector shows the release asked for by label or fiscal year; by date it shows the
+        # date, so that choosing another date is not overridden by the release it last chose.
+        "release_named": bool(site.choice and site.choice.parameter in ("release", "fy")),
         "published_releases": site.releases,
         "latest_release": site.releases[0] if site.releases else None,
         "kept_params": kept,
@@ -152,6 +167,8 @@ def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
         return None
     digest = hashlib.sha256(build_fingerprint()[0].encode())
     digest.update(request.get_full_path().encode())
+    # The banner of a fiscal year not loaded yet appears on October 1 without any other change.
+    digest.update(f"FY{fiscal_year_of(today())};".encode())
     for release in site.releases:
         # The Index a release shows is part of it: one published into it changes the pages.
         digest.update(

@@ -16,6 +16,7 @@ def path(route: str, view, *, name: str):
 urlpatterns = [
     path("", browse.home, name="home"),
     path("codes/<str:code>/", code.code_page, name="code"),
+    path("codes/<str:code>", code.code_page_without_slash, name="code_without_slash"),
     path("codes/<str:code>/index/", index.code_index_entries, name="code_index_entries"),
     path("search/", search.search_page, name="search"),
     path("search/suggest/", search.suggest, name="suggest"),

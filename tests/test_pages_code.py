@@ -48,11 +48,20 @@ def test_the_z53_page_lists_its_six_sub_codes_with_their_status(client):
 
 
 def test_any_input_form_redirects_to_the_canonical_url_keeping_the_query(client):
-    for path in ("/codes/z5301/", "/codes/Z5301/", "/codes/z53.01/"):
+    # One redirect, with or without the trailing slash.
+    for path in (
+        "/codes/z5301/",
+        "/codes/Z5301/",
+        "/codes/z53.01/",
+        "/codes/z5301",
+        "/codes/Z53.01",
+    ):
         response = client.get(path + "?fy=2025")
         assert response.status_code == 301
         assert response["Location"] == "/codes/Z53.01/?fy=2025"
     assert client.get("/codes/Z53.01/").status_code == 200
+    assert client.get("/codes/hello")["Location"] == "/codes/hello/"
+    assert client.post("/codes/z5301").status_code == 405
 
 
 def test_g35_is_billable_in_fy2025_and_a_header_in_fy2026(client):

@@ -155,3 +155,10 @@ def _note_groups(notes: list[NoteFromPath]) -> list[NoteGroup]:
             )
         )
     return groups
+
+
+def code_page_without_slash(request: HttpRequest, code: str) -> HttpResponse:
+    """/codes/z5301 -> /codes/Z53.01/ in one redirect: APPEND_SLASH would add the slash first
+    and the code page then redirect again to the dotted form."""
+    canonical = dotted(undotted(code)) if looks_like_code(code) else code
+    return redirect_keeping_query(request, reverse("codes:code", args=[canonical]))

@@ -277,4 +277,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    # Django's own "django" logger has a console handler of its own when DEBUG is on and also
+    # passes its records up to the root: every line was printed twice under `make run`.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -70,3 +70,23 @@ def test_an_unsupported_database_url_or_missing_secret_key_stops_the_start():
     production = start_settings(DEBUG="false", SECRET_KEY="")
     assert production.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in production.stderr
+
+
+def test_a_log_line_is_printed_once_under_make_run():
+    """`make run` is DEBUG on: Django's "django" logger printed each line and passed it to the
+    root, which printed it again."""
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('Not Found: /nowhere/')"
+    )
+    environment = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "icdsite.settings"}
+    environment.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr.count("Not Found: /nowhere/") == 1

@@ -2,6 +2,8 @@
 
 import datetime
 import io
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -14,6 +16,7 @@ from codes.models import Code, Note, Release
 from tests.conftest import (
     FY2026_XML,
     FY2026_ZIP,
+    REPO,
     as_upload,
     member,
     release_tables_fingerprint,
@@ -219,3 +222,27 @@ def test_publishing_unpublishing_and_deleting_keep_the_line_compared():
     # The April update is a draft again, so the published release before FY2026 is FY2017.
     assert fy2026.compared_to == Release.objects.get(label="FY2017")
     assert fy2026.changes.filter(code="QA0", change="added").exists()
+
+
+def test_a_published_release_is_refused_before_its_files_are_parsed():
+    said = []
+    with pytest.raises(ImportFileError, match=r"FY2026 .* is published; .*\(--replace\)"):
+        import_release(as_upload(FY2026_ZIP, FY2026_XML), progress=said.append)
+    assert said == ["Reading 2 file(s)"]  # not "Parsing the tabular XML" (seconds)
+
+
+def test_a_date_that_is_none_gets_its_message_and_no_traceback():
+    with pytest.raises(CommandError, match="--effective-date: '2025-13-01' is not a date"):
+        call_command("import_release", str(FY2026_ZIP), "--effective-date", "2025-13-01")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_release", str(FY2026_ZIP)]
+        + ["--effective-date", "2025-13-01"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "error: argument --effective-date: '2025-13-01' is not a date (YYYY-MM-DD)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -7,7 +7,6 @@ found by role); the fiscal year and effective date; a published release or a lab
 
 import datetime
 import hashlib
-import re
 
 from django import forms
 from django.conf import settings
@@ -18,12 +17,16 @@ from django.utils.html import format_html
 from codes.fiscal import LABEL_RULE, MAX_LABEL, default_label, label_problem
 from codes.importer import sources as roles
 from codes.importer.errors import ImportFileError
-from codes.importer.run import check_index_versions, release_date, release_for_index
+from codes.importer.run import (
+    check_index_versions,
+    release_date,
+    release_for_index,
+    tabular_version,
+)
 from codes.importer.sources import read_sources
 from codes.models import Release
 
 MAX_FILES = 10
-_XML_VERSION = re.compile(rb"<version>\s*(\d{4})\s*</version>")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -155,7 +158,7 @@ class ImportReleaseForm(forms.Form):
                 sources,
                 fiscal_year=cleaned.get("fiscal_year"),
                 effective_date=cleaned.get("effective_date"),
-                xml_version=_xml_version(sources),
+                xml_version=tabular_version(sources),
             )
             check_index_versions(sources, fiscal_year=fiscal_year, another_year=another_year)
         except ImportFileError as error:
@@ -225,12 +228,3 @@ class ImportReleaseForm(forms.Form):
                         existing.effective_date,
                     )
                 )
-
-
-def _xml_version(sources) -> str | None:
-    """The <version> near the top of the tabular XML, without parsing 10 MB of it."""
-    tabular = sources.get(roles.TABULAR)
-    if tabular is None:
-        return None
-    match = _XML_VERSION.search(tabular.data[:65536])
-    return match.group(1).decode() if match else None

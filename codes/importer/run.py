@@ -32,7 +32,7 @@ from codes.importer.sources import ReleaseSources, read_sources
 from codes.importer.tabular_xml import parse_tabular_xml
 from codes.models import Code, Note, Release
 
-_INDEX_VERSION_RE = re.compile(rb"<version>\s*([0-9]{4})\s*</version>")
+_VERSION_RE = re.compile(rb"<version>\s*([0-9]{4})\s*</version>")
 
 
 def import_release(
@@ -65,6 +65,17 @@ def import_release(
             progress=progress,
             index_of_another_year=index_of_another_year,
         )
+    # A published release is refused before seconds of parsing, as the admin's form does.
+    refuse_published(
+        *release_date(
+            sources,
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            xml_version=tabular_version(sources),
+        ),
+        label=label,
+        replace=replace,
+    )
     order = sources.get(roles.ORDER)
     tabular = sources.get(roles.TABULAR)
     if order is None and tabular is None:
@@ -252,7 +263,7 @@ def _index_version(sources: ReleaseSources) -> int:
     """The fiscal year the Index files' <version> says (the same in all of them)."""
     versions = {}
     for member in sources.index_members.values():
-        match = _INDEX_VERSION_RE.search(member.data[:4096])
+        match = _VERSION_RE.search(member.data[:4096])
         if match is None:
             raise ImportFileError(
                 "no <version> near the start of the file, and no file name says which fiscal "
@@ -275,7 +286,7 @@ def check_index_versions(sources: ReleaseSources, *, fiscal_year: int, another_y
     if another_year:
         return
     for part, member in sources.index_members.items():
-        match = _INDEX_VERSION_RE.search(member.data[:4096])
+        match = _VERSION_RE.search(member.data[:4096])
         if match is not None and int(match.group(1)) != fiscal_year:
             raise ImportFileError(
                 _another_year(part, match.group(1).decode(), fiscal_year), file=member.name
@@ -361,6 +372,31 @@ def _check_conversion_table(
         "rows": len(rows),
         "new_in_release": sum(row.fiscal_year == fiscal_year for row in rows),
     }
+
+
+def tabular_version(sources: ReleaseSources) -> str | None:
+    """The <version> near the top of the tabular XML, without parsing 10 MB of it."""
+    tabular = sources.get(roles.TABULAR)
+    if tabular is None:
+        return None
+    match = _VERSION_RE.search(tabular.data[:65536])
+    return match.group(1).decode() if match else None
+
+
+def refuse_published(
+    fiscal_year: int, effective_date: datetime.date, *, label: str | None, replace: bool
+) -> None:
+    """The release these files would replace is published and `replace` was not given."""
+    label = label or default_label(fiscal_year, effective_date)
+    existing = (
+        Release.objects.published().filter(effective_date=effective_date).first()
+        or Release.objects.published().filter(label__iexact=label).first()
+    )
+    if existing is not None and existing.effective_date == effective_date and not replace:
+        raise ImportFileError(
+            f"{existing.label} (effective {existing.effective_date}) is published; "
+            "re-importing it needs the explicit replace option (--replace)"
+        )
 
 
 def release_date(

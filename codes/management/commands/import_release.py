@@ -1,5 +1,6 @@
 """python manage.py import_release FILE [FILE ...]: import one CMS release from its files."""
 
+import argparse
 import datetime
 import getpass
 import time
@@ -13,10 +14,11 @@ from codes.models import Release
 
 
 def iso_date(text: str) -> datetime.date:
+    """argparse's own error (a message and the usage, no traceback) for a date that is none."""
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--effective-date {text!r} is not a date (YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):

@@ -135,7 +135,12 @@ def test_the_changes_as_csv(api):
     response = api.get("/api/v1/releases/FY2026/changes.csv?type=deleted")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert 'filename="icd10cm-changes-fy2026.csv"' in response["Content-Disposition"]
+    # The file names the release and the filter.
+    assert 'filename="icd10cm-FY2026-changes-deleted.csv"' in response["Content-Disposition"]
+    headers = api.get("/api/v1/releases/FY2026/changes.csv?billable=false")
+    assert 'filename="icd10cm-FY2026-changes-headers.csv"' in headers["Content-Disposition"]
+    whole = api.get("/api/v1/releases/FY2026/download.csv")
+    assert 'filename="icd10cm-FY2026.csv"' in whole["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 28
     t78 = next(row for row in rows if row["code"] == "T78.07XA")

@@ -57,7 +57,7 @@ def test_changes_download_as_csv(client):
     response = client.get("/releases/FY2026/changes.csv", {"change": "revised"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert 'filename="icd10cm-changes-FY2026-revised.csv"' in response["Content-Disposition"]
+    assert 'filename="icd10cm-FY2026-changes-revised.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 38 + 7
     assert all(row["change"] == "revised" and row["old_long_title"] for row in rows)

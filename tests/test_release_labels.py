@@ -138,6 +138,6 @@ def test_every_page_and_answer_built_from_a_label_survives_any_label_of_the_rule
 
     download = client.get(f"/api/v1/releases/{quoted}/changes.csv")
     assert download["Content-Disposition"] == (
-        'attachment; filename="icd10cm-changes-fy2017-rev.-2-draft_b-c.csv"; '
-        "filename*=UTF-8''icd10cm-changes-fy2017-%28rev.-2%29-draft_b-c.csv"
+        'attachment; filename="icd10cm-FY2017-rev.-2-draft_b-c-changes.csv"; '
+        "filename*=UTF-8''icd10cm-FY2017-%28rev.-2%29-draft_b-c-changes.csv"
     )

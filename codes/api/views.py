@@ -40,7 +40,7 @@ from codes.api.errors import (
 )
 from codes.codeset import codeset_for
 from codes.currency import missing_release_on
-from codes.downloads import attachment
+from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.index_lookup import entries_leading_to
 from codes.lookup import code_detail, code_history, find_code
@@ -703,7 +703,11 @@ class ReleaseChangesView(ApiView):
                 successors, source = validation.successors_with_source(item.code, codeset)
             results.append(rep.change(item, successors=successors, source=source))
         if self.csv:
-            return _changes_csv(release, results)
+            billable = {True: "codes", False: "headers", None: ""}[params["billable"]]
+            name = download_name(
+                release.label, "changes", params.get("type") or "", billable, extension="csv"
+            )
+            return _changes_csv(name, results)
         return {
             "release": rep.release_ref(release),
             "compared_to": rep.release_ref(release.compared_to),
@@ -729,7 +733,7 @@ class ReleaseChangesCSVView(ReleaseChangesView):
         return super().get(request, label)
 
 
-def _changes_csv(release: Release, results: list[dict]) -> HttpResponse:
+def _changes_csv(name: str, results: list[dict]) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -748,7 +752,7 @@ def _changes_csv(release: Release, results: list[dict]) -> HttpResponse:
             ]
         )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = attachment(f"icd10cm-changes-{_file_label(release)}.csv")
+    response["Content-Disposition"] = attachment(name)
     return response
 
 
@@ -790,7 +794,7 @@ class ReleaseDownloadView(ApiView):
         body = _csv_lines(rows) if self.format == "csv" else _json_chunks(release, rows)
         response = StreamingHttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = attachment(
-            f"icd10cm-{_file_label(release)}.{self.format}"
+            download_name(release.label, extension=self.format)
         )
         return response
 
@@ -876,10 +880,6 @@ def _json_chunks(release: Release, rows) -> Iterator[str]:
             yield separator + ",\n".join(chunk)
             chunk, separator = [], ",\n"
     yield (separator + ",\n".join(chunk) if chunk else "") + "\n]}\n"
-
-
-def _file_label(release: Release) -> str:
-    return "-".join(release.label.split()).lower()
 
 
 # --- anything else under /api/

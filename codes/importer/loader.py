@@ -303,6 +303,14 @@ def _analyze(models: list[type[Model]], *, label: str) -> None:
 
 
 def _remove_existing(*, effective_date: datetime.date, label: str, replace: bool) -> None:
+    for existing in refuse_clashing(effective_date=effective_date, label=label, replace=replace):
+        existing.delete()
+
+
+def refuse_clashing(*, effective_date: datetime.date, label: str, replace: bool) -> list[Release]:
+    """The releases a new one with this date and label replaces (a draft, or a published one
+    with `replace`); a label taken by another date, or a published release without `replace`,
+    refused. Also run before any file is parsed, to refuse in a moment rather than seconds."""
     clashing = Release.objects.filter(effective_date=effective_date) | Release.objects.filter(
         label__iexact=label
     )
@@ -316,9 +324,9 @@ def _remove_existing(*, effective_date: datetime.date, label: str, replace: bool
         if existing.is_published and not replace:
             raise ImportFileError(
                 f"{existing.label} (effective {existing.effective_date}) is published; "
-                "re-importing it needs the explicit replace option"
+                "re-importing it needs the explicit replace option (--replace)"
             )
-        existing.delete()
+    return list(clashing)
 
 
 def _write_structure(

@@ -17,7 +17,7 @@ from codes.importer.conversion_table import ConversionRow, parse_conversion_tabl
 from codes.importer.errors import ImportFileError
 from codes.importer.index_data import IndexData, build_index_data, index_code_map
 from codes.importer.index_xml import PART_NAMES, IndexPart, parse_index_xml
-from codes.importer.loader import Progress, load_index, load_release
+from codes.importer.loader import Progress, load_index, load_release, refuse_clashing
 from codes.importer.order_file import parse_order_file
 from codes.importer.release_data import (
     ChapterRow,
@@ -65,15 +65,16 @@ def import_release(
             progress=progress,
             index_of_another_year=index_of_another_year,
         )
-    # A published release is refused before seconds of parsing, as the admin's form does.
-    refuse_published(
-        *release_date(
-            sources,
-            fiscal_year=fiscal_year,
-            effective_date=effective_date,
-            xml_version=tabular_version(sources),
-        ),
-        label=label,
+    # A clash with a published release or a label is refused before seconds of parsing.
+    early_year, early_date = release_date(
+        sources,
+        fiscal_year=fiscal_year,
+        effective_date=effective_date,
+        xml_version=tabular_version(sources),
+    )
+    refuse_clashing(
+        effective_date=early_date,
+        label=label or default_label(early_year, early_date),
         replace=replace,
     )
     order = sources.get(roles.ORDER)
@@ -381,22 +382,6 @@ def tabular_version(sources: ReleaseSources) -> str | None:
         return None
     match = _VERSION_RE.search(tabular.data[:65536])
     return match.group(1).decode() if match else None
-
-
-def refuse_published(
-    fiscal_year: int, effective_date: datetime.date, *, label: str | None, replace: bool
-) -> None:
-    """The release these files would replace is published and `replace` was not given."""
-    label = label or default_label(fiscal_year, effective_date)
-    existing = (
-        Release.objects.published().filter(effective_date=effective_date).first()
-        or Release.objects.published().filter(label__iexact=label).first()
-    )
-    if existing is not None and existing.effective_date == effective_date and not replace:
-        raise ImportFileError(
-            f"{existing.label} (effective {existing.effective_date}) is published; "
-            "re-importing it needs the explicit replace option (--replace)"
-        )
 
 
 def release_date(

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 
-from codes.downloads import attachment
+from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, undotted
 from codes.models import CodeChange, Release
 from codes.views.common import (
@@ -72,11 +72,9 @@ def release_changes_csv(request: HttpRequest, label: str) -> HttpResponse:
     site = get_site_with_release(request)
     release = get_published_or_404(site, label)
     filters = _filters(request)
-    name = "-".join(
-        ["icd10cm-changes", release.label.replace(" ", "-"), *filter(None, filters.values())]
-    )
+    name = download_name(release.label, "changes", *filters.values(), extension="csv")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = attachment(f"{name}.csv")
+    response["Content-Disposition"] = attachment(name)
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for change in _changes(release, filters).iterator():

@@ -105,3 +105,32 @@ def test_pages_fit_a_phone_without_horizontal_scrolling(page, site_server, scree
     assert width <= 390
     name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
     screenshot(f"phone-{name}")
+
+
+def test_a_date_of_service_chooses_the_release_in_force_and_is_kept(page, site_server, screenshot):
+    page.goto(site_server + "/codes/G35/")
+    page.get_by_label("or date of service").fill("2025-03-15")
+    page.get_by_role("button", name="Show").click()
+    # Only the date is sent: an empty release choice is not part of the address.
+    page.wait_for_url(re.compile(r"/codes/G35/\?date=2025-03-15$"))
+    assert page.locator(".validity .answer").inner_text() == "Yes — billable"  # FY2025
+    assert (
+        page.get_by_role("link", name=re.compile(r"^Chapter 6"))
+        .get_attribute("href")
+        .endswith("?date=2025-03-15")
+    )
+    screenshot("code-g35-date-of-service")
+
+
+def test_the_api_docs_load_under_the_content_security_policy(page, site_server):
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.goto(site_server + "/api/docs/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "ICD-10-CM code-set API" in page.locator(".swagger-ui .info .title").inner_text()
+    assert refused == []

@@ -91,3 +91,37 @@ def test_release_pages_need_a_bounded_number_of_queries(client, django_assert_ma
         client.get("/releases/")
     with django_assert_max_num_queries(6):
         client.get("/releases/FY2026/", {"change": "added"})
+
+
+def code_links(html: str) -> set[str]:
+    return {link.replace("&amp;", "&") for link in re.findall(r'href="(/codes/[^"]+)"', html)}
+
+
+def test_no_code_link_of_a_changes_list_is_dead(client):
+    """Every code a changes list links, followed: a deleted code to the release where it
+    existed (FY2026's list sent 12 of them to "not in FY2026" pages). Every page of the deleted
+    codes of each release, the first page of every other list."""
+    links = set()
+    for release in Release.objects.published():
+        path = f"/releases/{release.label}/"
+        for change in ("deleted", "added", "revised", ""):
+            number = 1
+            while True:
+                html = client.get(path, {"change": change, "page": number}).content.decode()
+                links |= code_links(html)
+                if change != "deleted" or f"page={number + 1}" not in html:
+                    break
+                number += 1
+    assert any("release=FY2025" in link for link in links)  # FY2026's deleted codes
+    dead = [link for link in sorted(links) if client.get(link).status_code != 200]
+    assert dead == []
+
+
+def test_a_code_no_release_has_offers_the_code_above_it_not_a_loop(client):
+    response = client.get("/codes/Q99.99/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'The nearest code above it: <a href="/codes/Q99.9/">Q99.9</a>' in html
+    assert "/search/?q=Q99.99" not in html
+    # Words that are no code are still offered a search.
+    assert 'href="/search/?q=hello"' in client.get("/codes/hello/").content.decode()

@@ -104,6 +104,9 @@ def _absent(request: HttpRequest, site, text: str, stored: str) -> HttpResponse:
     # "hello" is well-formed by shape but no code starts like that: say so, offer a search.
     verdict = validate(text, release) if looks_like_code(text) else None
     history = code_history(stored) if verdict and verdict.code else []
+    # A code is offered the nearest code above it, not a search for itself: a search for a code
+    # leads back to this page.
+    nearest = codeset_for(release).nearest_existing_prefix(stored) if verdict else None
     return render_page(
         request,
         "codes/code_absent.html",
@@ -112,6 +115,7 @@ def _absent(request: HttpRequest, site, text: str, stored: str) -> HttpResponse:
             "text": text,
             "verdict": verdict,
             "present_in": [row for row in history if row.present],
+            "nearest": dotted(nearest) if nearest else "",
             "search_url": url_with(reverse("codes:search"), {"q": text, **site.carried}),
         },
         status=404,

@@ -28,6 +28,8 @@ from django.utils import timezone
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
 from codes.tasks import execute_import
 from tests.conftest import (
+    FY2025_XML,
+    FY2025_ZIP,
     FY2026_CONVERSION,
     FY2026_XML,
     FY2026_ZIP,
@@ -125,8 +127,8 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
     run = finished_run(
         upload(
             staff,
-            shared_file("fy2025/ICD10-CM Code Descriptions 2025.zip"),
-            shared_file("fy2025/icd10cm-tabular-April-2025.xml"),
+            FY2025_ZIP,
+            FY2025_XML,
         )
     )
     page = staff.get(reverse("admin:codes_release_import_run", args=[run.pk]))
@@ -150,8 +152,8 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
     run = finished_run(
         upload(
             staff,
-            shared_file("fy2026/icd10cm-Code Descriptions-2026.zip"),
-            shared_file("fy2026/icd10cm-tabular-April-1-2026.xml"),
+            FY2026_ZIP,
+            FY2026_XML,
         )
     )
     assert run.status == ImportRun.Status.SUCCEEDED, run.messages
@@ -305,12 +307,12 @@ def test_the_wrong_real_files_are_refused_naming_them(staff):
     assert "POAexemptCodesFY26.zip: holds no ICD-10-CM order, codes, addenda, tabular XML" in (
         form_errors(upload(staff, poa))
     )
-    conversion = shared_file("fy2026/ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
+    conversion = FY2026_CONVERSION
     assert "neither an order file" in form_errors(upload(staff, conversion))
     mixed = upload(
         staff,
-        shared_file("fy2025/ICD10-CM Code Descriptions 2025.zip"),
-        shared_file("fy2026/icd10cm-tabular-April-1-2026.xml"),
+        FY2025_ZIP,
+        FY2026_XML,
     )
     assert "files of two fiscal years" in form_errors(mixed)
     assert not ImportRun.objects.exists()

@@ -6,16 +6,23 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-browser lint setup data bench clean
 
-$(STAMP): pyproject.toml
+SITE_STAMP := $(VENV)/.site-installed
+
+# The site needs only its own dependencies; the tests' (Playwright, schemathesis, hypothesis,
+# FHIR clients…) are installed by the targets that run them.
+$(SITE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(SITE_STAMP)
+
+$(STAMP): $(SITE_STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Migrate and import the bundled FY2025 and FY2026 releases unless they are already there.
-data: $(STAMP)
+# Migrate and import the bundled releases unless they are already there.
+data: $(SITE_STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_bundled_releases
 

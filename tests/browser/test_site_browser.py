@@ -134,3 +134,40 @@ def test_the_api_docs_load_under_the_content_security_policy(page, site_server):
     page.locator(".swagger-ui .info .title").wait_for()
     assert "ICD-10-CM code-set API" in page.locator(".swagger-ui .info .title").inner_text()
     assert refused == []
+
+
+def right_edge(page, selector: str) -> float:
+    box = page.locator(selector).first.bounding_box()
+    return box["x"] + box["width"]
+
+
+def test_on_a_phone_selects_fit_and_the_suggestions_span_the_screen(page, site_server, screenshot):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site_server + "/releases/FY2026/")
+    for control in ("#release-select", "#date-of-service", "#change", "#tally", "#code-prefix"):
+        assert right_edge(page, control) <= 390, control
+    # Each select sits beside its own label, on one row.
+    tally, label = page.locator("#tally").bounding_box(), page.locator("label[for=tally]")
+    assert abs(label.bounding_box()["y"] - tally["y"]) < tally["height"]
+    screenshot("phone-release-filters")
+    page.goto(site_server + "/codes/Z53/")
+    page.locator("#header-q").fill("heart att")
+    options = page.locator("[role=listbox] [role=option]")
+    options.first.wait_for()
+    listbox = page.locator("[role=listbox]").bounding_box()
+    assert listbox["width"] >= 390 - 2 * 20  # the page's margins
+    visible = [
+        box
+        for box in (options.nth(i).bounding_box() for i in range(options.count()))
+        if box["y"] + box["height"] <= listbox["y"] + listbox["height"] + 1
+    ]
+    assert len(visible) > 2
+    screenshot("phone-autocomplete")
+
+
+def test_the_release_chart_labels_are_readable_on_a_phone(page, site_server):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site_server + "/releases/")
+    label = page.locator(".chart text.label").first.bounding_box()
+    assert label["height"] >= 11  # drawn at 12px, about 6px when the chart was shrunk to fit
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the chart scrolls

@@ -21,6 +21,16 @@ def fiscal_year_start(fiscal_year: int) -> datetime.date:
     return datetime.date(fiscal_year - 1, 10, 1)
 
 
+def no_year_between(earlier_fiscal_year: int, later_fiscal_year: int) -> bool:
+    """Two releases follow each other (a mid-year update is in its year): the day before the
+    later took effect is the last day of the earlier's codes. Not so across a missing year."""
+    return later_fiscal_year - earlier_fiscal_year <= 1
+
+
+def last_day_before(release_effective: datetime.date) -> datetime.date:
+    return release_effective - datetime.timedelta(days=1)
+
+
 def default_label(fiscal_year: int, effective_date: datetime.date) -> str:
     """ "FY2026" for the October release, "FY2026 April 1 update" for a mid-year one."""
     if effective_date == fiscal_year_start(fiscal_year):

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from codes.codeset import CodeSet, codeset_for
+from codes.fiscal import last_day_before, no_year_between
 from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, Release
+from codes.selection import published_releases
 
 OK = "ok"
 HEADER_NOT_BILLABLE = "header_not_billable"
@@ -84,8 +86,10 @@ def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
     codes = [parse_code_input(text) or "" for text in texts]
     absent = {c for c in codes if c and c not in codeset}
     elsewhere = _presence_elsewhere(absent, release) if absent else {}
+    # The releases after a deleted code's last, for the last date of service it was valid.
+    published = published_releases() if elsewhere else []
     return [
-        _verdict(text, code, release, codeset, elsewhere.get(code, []))
+        _verdict(text, code, release, codeset, elsewhere.get(code, []), published)
         for text, code in zip(texts, codes, strict=True)
     ]
 
@@ -106,7 +110,12 @@ def _presence_elsewhere(codes: Iterable[str], release: Release) -> dict[str, lis
 
 
 def _verdict(
-    text: str, code: str, release: Release, codeset: CodeSet, elsewhere: list[Release]
+    text: str,
+    code: str,
+    release: Release,
+    codeset: CodeSet,
+    elsewhere: list[Release],
+    published: list[Release],
 ) -> Verdict:
     def answer(reason: str, message: str = "", **kwargs) -> Verdict:
         exists = code in codeset
@@ -133,7 +142,7 @@ def _verdict(
         return answer(OK, f"{dotted(code)} is billable in {release.label}.")
     if entry is not None:
         return _header(code, release, codeset, answer)
-    return _absent(code, release, codeset, elsewhere, answer)
+    return _absent(code, release, codeset, elsewhere, published, answer)
 
 
 def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
@@ -170,7 +179,12 @@ def _seventh_completions(code: str, codeset: CodeSet) -> list[Suggestion]:
 
 
 def _absent(
-    code: str, release: Release, codeset: CodeSet, elsewhere: list[Release], answer
+    code: str,
+    release: Release,
+    codeset: CodeSet,
+    elsewhere: list[Release],
+    published: list[Release],
+    answer,
 ) -> Verdict:
     padded = _placeholder_candidates(code, codeset)
     if padded:
@@ -199,7 +213,8 @@ def _absent(
         successors = successors_of(code, codeset)
         return answer(
             DELETED,
-            f"{dotted(code)} was valid until {earlier[-1].label} and is not in {release.label}"
+            f"{dotted(code)} {_valid_until(earlier[-1], release, published)} and is not in "
+            f"{release.label}"
             + (
                 "; it was replaced by " + ", ".join(s.dotted for s in successors) + "."
                 if successors
@@ -232,6 +247,23 @@ def _placeholder_candidates(code: str, codeset: CodeSet) -> list[Suggestion]:
         if len(full) == 7 and entry is not None and entry.is_billable:
             found.append(Suggestion(full, entry.title))
     return list({s.code: s for s in found}.values())
+
+
+def _valid_until(last: Release, release: Release, published: list[Release]) -> str:
+    """The last date of service of a code last seen in `last`, when the releases loaded say it:
+    the day before the next loaded release, if no fiscal year between them is missing."""
+    following = min(
+        (r for r in published if r.effective_date > last.effective_date),
+        key=lambda r: r.effective_date,
+        default=release,
+    )
+    if no_year_between(last.fiscal_year, following.fiscal_year):
+        day = last_day_before(following.effective_date)
+        return (
+            f"was valid for dates of service through {day:%B} {day.day}, {day.year} "
+            f"(last in {last.label})"
+        )
+    return f"was last in {last.label} of the releases loaded"
 
 
 def successors_of(code: str, codeset: CodeSet) -> list[Suggestion]:

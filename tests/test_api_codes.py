@@ -80,7 +80,10 @@ def test_an_unknown_code_is_a_404_with_the_verdict_and_suggestions(api):
     error = response.json()["error"]
     assert (error["code"], error["reason"], error["field"]) == ("code_not_found", "deleted", "code")
     assert [s["code"] for s in error["suggestions"]] == ["T78.070A", "T78.071A", "T78.079A"]
-    assert "valid until FY2025" in error["message"]
+    assert (
+        "valid for dates of service through September 30, 2025 (last in FY2025)"
+        in (error["message"])
+    )
     placeholder = api.get("/api/v1/codes/W19A/").json()["error"]
     assert placeholder["reason"] == "missing_placeholder_x"
     assert [s["code"] for s in placeholder["suggestions"]] == ["W19.XXXA"]

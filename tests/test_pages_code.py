@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from codes.icd10 import dotted
 from codes.models import Release
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("warm_code_sets")]
@@ -211,3 +212,60 @@ def test_pages_are_cacheable_and_answer_conditional_requests(client):
     assert "max-age=300" in again["Cache-Control"]
     since = client.get("/codes/Z53/", headers={"if-modified-since": latest["Last-Modified"]})
     assert since.status_code == 304
+
+
+def reading_of(response) -> str:
+    """The visible text as read: inline tags (links, emphasis) joined to their words."""
+    html = re.sub(r"</?(?:a|strong|span|em|code)\b[^>]*>", "", response.content.decode())
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_an_older_release_says_at_the_top_what_came_later(client):
+    deleted = reading_of(client.get("/codes/T78.07XA/?release=FY2025"))
+    assert (
+        "Deleted in FY2026 — valid for dates of service through September 30, 2025; "
+        "use T78.070A, T78.071A, T78.079A." in deleted
+    )
+    header = reading_of(client.get("/codes/G35/?release=FY2025"))
+    assert (
+        "Became a header in FY2026 — billable for dates of service through September 30, 2025, "
+        "then use a code below it: G35.A" in header
+    )
+    # The latest release has nothing later to say.
+    assert 'class="later-change"' not in client.get("/codes/G35/").content.decode()
+
+
+def test_a_title_revised_later_is_quoted_with_its_date(client):
+    fy2026 = Release.objects.get(label="FY2026")
+    revised = fy2026.changes.filter(change="revised").order_by("code").first()
+    text = reading_of(client.get(f"/codes/{dotted(revised.code)}/?release=FY2025"))
+    assert f"Title revised in FY2026: “{revised.new_long_title}”, from October 1, 2025." in text
+
+
+def test_across_releases_not_loaded_no_date_is_claimed(client):
+    """FY2018–FY2024 are not loaded: a code of FY2017 gone by FY2025 went on a date unknown."""
+    fy2025 = Release.objects.get(label="FY2025")
+    gone = (
+        fy2025.changes.filter(change="deleted")
+        .exclude(code__in=fy2025.codes.values("code"))  # not a code that became a header
+        .order_by("code")
+        .first()
+    )
+    text = reading_of(client.get(f"/codes/{dotted(gone.code)}/?release=FY2017"))
+    assert (
+        "Deleted in FY2025 — FY2017 is the last loaded release with it (the releases between "
+        "it and FY2025 are not loaded)" in text
+    )
+    assert "valid for dates of service through" not in text
+
+
+def test_validation_gives_the_last_date_of_service_of_a_deleted_code(client):
+    verdict = client.post(
+        "/api/v1/validate/?release=FY2026", {"codes": ["T78.07XA"]}, content_type="application/json"
+    )
+    message = verdict.json()["results"][0]["message"]
+    assert message.startswith(
+        "T78.07XA was valid for dates of service through September 30, 2025 (last in FY2025) "
+        "and is not in FY2026"
+    )

@@ -14,6 +14,7 @@ from django.urls import reverse
 from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import dotted, undotted
 from codes.index_lookup import entries_leading_to
+from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
 from codes.models import Note
 from codes.search import looks_like_code
@@ -95,6 +96,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
                 questions, code=row.dotted, title=row.long_title, url=page_url
             ),
             "api_url": api_url,
+            "later": later_change(row.code, release, history),
         },
     )
 

@@ -130,7 +130,7 @@ def _check_sections(
                 f"it lies outside its chapter {chapter.number} ({chapter.first}-{chapter.last})",
             )
         sibling = last_child.get((section.chapter, section.parent))
-        if sibling is not None and not _at_or_after(section.first, _after(sibling.last)):
+        if sibling is not None and not _after(section.first, sibling.last):
             yield StructureProblem(
                 section.line,
                 label,
@@ -152,10 +152,11 @@ def _check_sections(
             assert _holds(by_id[section.parent], section)
 
 
-def _after(code: str) -> str:
-    """The smallest 3-character code after `code` as a string ("C75" -> "C75" + a step), for the
-    sibling order: the next sibling must start after the previous one's last code."""
-    return code[:2] + chr(ord(code[2]) + 1)
+def _after(code: str, last: str) -> bool:
+    """Does `code` come after `last`? (The next sibling starts after the previous one ends.)"""
+    if _lettered(code) or _lettered(last):
+        return code[:2] >= last[:2]
+    return code > last
 
 
 def _check_categories(

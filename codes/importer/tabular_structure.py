@@ -109,7 +109,6 @@ def _check_sections(
     categories: Sequence["TabularCode"],
 ) -> Iterable[StructureProblem]:
     by_number = {chapter.number: chapter for chapter in chapters}
-    by_id = {section.id: section for section in sections}
     holding = {section.parent for section in sections if section.parent}
     with_categories = {code.section for code in categories}
     last_child: dict[tuple[int, str | None], TabularSection] = {}
@@ -148,8 +147,6 @@ def _check_sections(
             yield StructureProblem(
                 section.line, label, "a section with no category and no section in it", True
             )
-        if section.parent is not None:
-            assert _holds(by_id[section.parent], section)
 
 
 def _after(code: str, last: str) -> bool:

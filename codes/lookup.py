@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from codes.codeset import CodeSet, Entry, codeset_for
-from codes.icd10 import undotted
-from codes.models import Code, CodeChange, Note, Release
+from codes.icd10 import dotted, undotted
+from codes.models import Code, CodeChange, Note, Release, Section
 from codes.selection import published_releases
 
 # History events, as a program reads them.
@@ -29,7 +29,7 @@ class NoteFromPath:
     note: Note
     origin: str  # "code", "section" or "chapter"
     origin_code: str  # the undotted code, section id or chapter number it belongs to
-    inherited: bool  # written on an ancestor, the section or the chapter
+    inherited: bool  # written on an ancestor, a section (its own or a heading) or the chapter
 
 
 @dataclass
@@ -41,7 +41,8 @@ class CodeDetail:
     descendant_count: int
     billable_descendant_count: int
     billable_below: list[Code]  # for a header: what to code instead, in tabular order
-    notes: list[NoteFromPath]  # own notes first, then the parent's, ..., section, chapter
+    # Own notes first, then the parent's, ..., the section's, each heading section's, the chapter's.
+    notes: list[NoteFromPath]
     seventh_characters: list[Note] = field(default_factory=list)
     seventh_characters_from: str = ""  # undotted code whose definitions apply
     # Complete codes that show the 7th character in use below this code (W19 -> W19XXXA).
@@ -97,13 +98,40 @@ def code_detail(code: Code, *, billable_limit: int = 100) -> CodeDetail:
     )
 
 
+def notes_for(code: Code, codeset: CodeSet) -> list[NoteFromPath]:
+    """The notes that apply to a code (its own, then inherited), without the rest of its detail."""
+    return _notes_on_path(code, list(reversed(codeset.ancestors(code.code))))
+
+
+def note_origin(item: NoteFromPath) -> str:
+    """Where a note is written, as a reader names it: "V43.5", "section V00-V99", "chapter 20"."""
+    if item.origin == "code":
+        return dotted(item.origin_code)
+    return f"{item.origin} {item.origin_code}"
+
+
+def section_path(code: Code) -> list[Section]:
+    """The code's section, then each heading section that holds it, nearest first."""
+    if code.section_id is None:
+        return []
+    if code.section.parent_id is None:
+        return [code.section]
+    in_chapter = Section.objects.filter(release_id=code.release_id, chapter_id=code.chapter_id)
+    sections = {section.pk: section for section in in_chapter}
+    path = [code.section]
+    while path[-1].parent_id is not None:
+        path.append(sections[path[-1].parent_id])
+    return path
+
+
 def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
     path = [code.code, *reversed(ancestor_codes)]  # nearest first
+    sections = section_path(code)
     # Each branch names its own index (a section or chapter belongs to one release), so that
     # SQLite answers the OR from three index searches instead of scanning the release's notes.
     owners = Q(release_id=code.release_id, code__in=path)
-    if code.section_id:
-        owners |= Q(section_id=code.section_id)
+    if sections:
+        owners |= Q(section_id__in=[section.pk for section in sections])
     if code.chapter_id:
         owners |= Q(chapter_id=code.chapter_id)
     notes = list(
@@ -112,18 +140,22 @@ def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
         )
     )
     rank = {c: position for position, c in enumerate(path)}
+    section_rank = {section.pk: len(path) + position for position, section in enumerate(sections)}
+    section_ids = {section.pk: section.section_id for section in sections}
 
     def order(note: Note) -> tuple[int, int]:
         if note.code:
             return rank[note.code], note.sequence
-        return (len(path), note.sequence) if note.section_id else (len(path) + 1, note.sequence)
+        if note.section_id:
+            return section_rank[note.section_id], note.sequence
+        return len(path) + len(sections), note.sequence
 
     found = []
     for note in sorted(notes, key=order):
         if note.code:
             origin, owner = "code", note.code
         elif note.section_id:
-            origin, owner = "section", code.section.section_id
+            origin, owner = "section", section_ids[note.section_id]
         else:
             origin, owner = "chapter", str(code.chapter.number)
         found.append(NoteFromPath(note, origin, owner, inherited=note.code != code.code))

@@ -370,6 +370,46 @@ def order_file_and_xml_disagree():
     return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (XML_NAME, xml[:start] + xml[end:])]
 
 
+def chapter_desc_of_600_kb_of_no_break_spaces():
+    # Quadratic for the chapter desc pattern this used to be (60 s and more).
+    desc = "<desc>Neoplasms" + "\u00a0" * 600_000 + "(C00-D49</desc>"
+    xml = FY2026_XML.read_bytes().replace(b"<desc>Neoplasms (C00-D49)</desc>", desc.encode(), 1)
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (XML_NAME, xml)]
+
+
+def section_desc_of_600_kb_of_no_break_spaces():
+    desc = "<desc>Intestinal infectious diseases" + "\u00a0" * 600_000 + "x (A00-A09)</desc>"
+    xml = FY2026_XML.read_bytes().replace(
+        b"<desc>Intestinal infectious diseases (A00-A09)</desc>", desc.encode(), 1
+    )
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (XML_NAME, xml)]
+
+
+def category_moved_into_chapter_1():
+    # Z53 under section A00-A09: once stored, the diff reported "0 changes".
+    xml = FY2026_XML.read_bytes()
+    at = xml.index(b"<name>Z53</name>")
+    start = xml.rindex(b"<diag>", 0, at)
+    end = xml.index(b"\r\n      </diag>", at) + len(b"\r\n      </diag>")
+    z53, xml = xml[start:end], xml[:start] + xml[end:]
+    a01 = xml.rindex(b"<diag>", 0, xml.index(b"<name>A01</name>"))
+    return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (XML_NAME, xml[:a01] + z53 + xml[a01:])]
+
+
+def desc_of_401_characters_in_the_xml():
+    xml = FY2026_XML.read_bytes().replace(
+        b"<desc>Typhoid fever, unspecified</desc>", b"<desc>%s</desc>" % (b"x" * 401), 1
+    )
+    return [(XML_NAME, xml)]
+
+
+def tab_inside_a_desc_in_the_xml():
+    xml = FY2026_XML.read_bytes().replace(
+        b"<desc>Typhoid fever, unspecified</desc>", b"<desc>Typhoid&#9;fever</desc>", 1
+    )
+    return [(XML_NAME, xml)]
+
+
 def files_of_two_fiscal_years():
     return [(ZIP_NAME, FY2026_ZIP.read_bytes()), (FY2025_XML.name, FY2025_XML.read_bytes())]
 
@@ -469,6 +509,28 @@ CASES = [
     (arabic_indic_digits_as_version, rf"{XML_NAME}, line 3, version: .*'٢٠٢٦'", False),
     (deeply_nested_xml, rf"{XML_NAME}, line 1.*(nested|depth)", True),
     (order_file_and_xml_disagree, r"disagree on 1 codes: Z538 \(order file line \d+\)", False),
+    (
+        chapter_desc_of_600_kb_of_no_break_spaces,
+        rf"{XML_NAME}, line \d+, chapter 2: chapter <desc> does not end with a code range like "
+        r"\(A00-B99\): 'Neoplasms\\xa0.*\(600,017 characters\)$",
+        False,
+    ),
+    (
+        section_desc_of_600_kb_of_no_break_spaces,
+        rf"{XML_NAME}, line \d+, section A00-A09: the section title is 600,031 characters long",
+        False,
+    ),
+    (
+        category_moved_into_chapter_1,
+        rf"{XML_NAME}, line \d+, diag Z53: category Z53 lies outside its section A00-A09",
+        False,
+    ),
+    (
+        desc_of_401_characters_in_the_xml,
+        rf"{XML_NAME}, line \d+, diag A01.00: the desc is 401 characters long",
+        False,
+    ),
+    (tab_inside_a_desc_in_the_xml, rf"{XML_NAME}, line \d+, diag A01.00: .*holds a TAB", False),
     (
         superscript_digits_as_effective_year,
         rf'{FY2026_CONVERSION.name}, sheet "ICD-10-CM-Conversion-Table-FY26", row 3: .*effective',

@@ -239,8 +239,8 @@ def tabular_xml(diags: str) -> bytes:
   <chapter>
     <name>19</name>
     <desc>Injury (S00-T88)</desc>
-    <section id="S00-S09">
-      <desc>Injuries to the head (S00-S09)</desc>
+    <section id="S00-S19">
+      <desc>Injuries to the head and neck (S00-S19)</desc>
       {diags}
     </section>
   </chapter>

@@ -166,7 +166,9 @@ class NoteSerializer(serializers.Serializer):
     text = serializers.CharField()
     origin = serializers.ChoiceField(choices=["code", "section", "chapter"])
     origin_code = serializers.CharField(
-        help_text="The dotted code, section id or chapter number the note is written on."
+        help_text="The dotted code, section id or chapter number the note is written on. A "
+        "section is the code's own or a heading section that holds it (V00-V99 holds V40-V49); "
+        "inherited notes come nearest first: the codes above, the sections outwards, the chapter."
     )
     inherited = serializers.BooleanField()
 

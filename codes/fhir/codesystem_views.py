@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from codes.api.errors import CODE_NOT_FOUND, ERROR_CODES, NOT_FOUND, ApiError
 from codes.codeset import codeset_for
 from codes.icd10 import parse_code_input
+from codes.lookup import note_origin, notes_for
 from codes.models import Code
 from codes.selection import published_releases
 from codes.validation import validate
@@ -73,8 +74,15 @@ class LookupView(FhirView):
                     status_code=status.HTTP_404_NOT_FOUND,
                     field="code",
                 )
-            row = Code.objects.filter(release=release, code=entry.code).only("short_title", "kind")
+            row = Code.objects.filter(release=release, code=entry.code).select_related("section")
             row = row.first()
+            wanted = set(inputs.texts("property"))
+            notes = []
+            if not wanted or "*" in wanted or "note" in wanted:
+                notes = [
+                    (item.note.text, f"{item.note.get_kind_display()}, from {note_origin(item)}")
+                    for item in notes_for(row, codeset)
+                ]
             return resources.lookup_parameters(
                 release=release,
                 code=entry.code,
@@ -87,7 +95,8 @@ class LookupView(FhirView):
                     (child, codeset.entries[child].title)
                     for child in codeset.children.get(entry.code, [])
                 ],
-                wanted=set(inputs.texts("property")),
+                notes=notes,
+                wanted=wanted,
             )
 
         pinned = bool(resource_id_ or coding.version or inputs.text("date"))

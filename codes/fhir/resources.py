@@ -87,6 +87,13 @@ PROPERTIES = [
         "description": "category, subcategory or code.",
         "type": "string",
     },
+    {
+        "code": "note",
+        "description": "An instructional note that applies to the code: its own, then those it "
+        "inherits from the codes above it, its section, each heading section above that and its "
+        "chapter; the description names the note's kind and where it is written.",
+        "type": "string",
+    },
 ]
 PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
 FILTERS = [
@@ -145,9 +152,11 @@ def lookup_parameters(
     kind: str,
     parent: str,
     children: list[tuple[str, str]],
+    notes: list[tuple[str, str]],
     wanted: set[str],
 ) -> dict:
-    """$lookup's answer; `wanted`: the properties asked for (all when empty or "*")."""
+    """$lookup's answer; `wanted`: the properties asked for (all when empty or "*"); `notes`:
+    (text, description) of each note that applies, own notes first."""
     all_wanted = not wanted or "*" in wanted
     parameter = [
         {"name": "name", "valueString": "ICD-10-CM"},
@@ -173,6 +182,7 @@ def lookup_parameters(
     if parent:
         values.append(("parent", {"valueCode": dotted(parent)}, ""))
     values += [("child", {"valueCode": dotted(child)}, title_) for child, title_ in children]
+    values += [("note", {"valueString": text}, description) for text, description in notes]
     for name, value, description in values:
         if all_wanted or name in wanted:
             part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]

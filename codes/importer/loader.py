@@ -123,6 +123,7 @@ def load_release(
                 "checks": [asdict(check) for check in data.checks],
                 "warnings": data.warnings,
                 "unplaced": data.unplaced,
+                "anomalies": data.anomalies,
                 **(report or {}),
             },
             imported_at=now,
@@ -356,7 +357,15 @@ def _write_structure(
         )
         for position, row in enumerate(sections, start=1)
     )
-    return chapter_ids, {section.section_id: section.pk for section in created_sections}
+    section_ids = {section.section_id: section.pk for section in created_sections}
+    # Parents are set once every section has its id (a heading comes before what it holds).
+    held = []
+    for section, row in zip(created_sections, sections, strict=True):
+        if row.parent is not None:
+            section.parent_id = section_ids[row.parent]
+            held.append(section)
+    Section.objects.bulk_update(held, ["parent"])
+    return chapter_ids, section_ids
 
 
 def _write_codes(

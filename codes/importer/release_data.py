@@ -37,6 +37,7 @@ class SectionRow:
     title: str
     first_code: str
     last_code: str
+    parent: str | None = None  # the id of the heading section that holds it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ReleaseData:
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)  # categories with no chapter or section
+    # CMS's own slips in the tabular XML, read past: {"file", "line", "element", "what"}.
+    anomalies: list[dict] = field(default_factory=list)
 
     @property
     def billable_count(self) -> int:
@@ -101,6 +104,11 @@ def build_release_data(
         data = _from_order_alone(order, previous)
     else:
         data = _from_tabular_alone(tabular)
+    if tabular is not None:
+        data.anomalies = [
+            {"file": tabular_name, "line": a.line, "element": a.element, "what": a.what}
+            for a in tabular.anomalies
+        ]
     return data
 
 
@@ -120,7 +128,9 @@ def _depths(parents: dict[str, str]) -> dict[str, int]:
 
 def _structure_from_tabular(tabular: Tabular) -> tuple[list, list, list]:
     chapters = [ChapterRow(c.number, c.title, c.first, c.last) for c in tabular.chapters]
-    sections = [SectionRow(s.id, s.chapter, s.title, s.first, s.last) for s in tabular.sections]
+    sections = [
+        SectionRow(s.id, s.chapter, s.title, s.first, s.last, s.parent) for s in tabular.sections
+    ]
     notes: list[NoteRow] = []
     for chapter in tabular.chapters:
         notes += _note_rows("chapter", str(chapter.number), chapter.notes)

@@ -469,7 +469,12 @@ def read_release_data(release: Release) -> ReleaseData:
         ],
         sections=[
             SectionRow(
-                s.section_id, chapters[s.chapter_id].number, s.title, s.first_code, s.last_code
+                s.section_id,
+                chapters[s.chapter_id].number,
+                s.title,
+                s.first_code,
+                s.last_code,
+                sections[s.parent_id].section_id if s.parent_id else None,
             )
             for s in sections.values()
         ],

@@ -4,13 +4,15 @@ Pure: bytes in, frozen dataclasses out; nothing here touches Django.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
 from codes.icd10 import UNDOTTED_CODE_RE, dotted
 from codes.importer.errors import ImportFileError
 from codes.importer.safe_xml import parse_xml
+from codes.importer.tabular_structure import check_structure, section_parents
+from codes.importer.titles import MAX_HEADING_TITLE, MAX_LONG_TITLE, title_problem
 
 # XML note-block element -> the note kind we store. Order of appearance is kept.
 NOTE_KINDS = {
@@ -54,6 +56,18 @@ class TabularSection:
     chapter: int
     notes: tuple[TabularNote, ...]
     line: int
+    # The heading section whose range holds this one ("V00-V99" for "V00-V09"), None at the top.
+    # The XML lists sections as flat siblings; the nesting follows from the ranges.
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class TabularAnomaly:
+    """Something odd in a genuine CMS file that the import reads past, for the release report."""
+
+    line: int
+    element: str  # "diag H54.512A", "section QA0", ...
+    what: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class Tabular:
     chapters: tuple[TabularChapter, ...]  # file order (chapter 22 last)
     sections: tuple[TabularSection, ...]  # file order
     codes: tuple[TabularCode, ...]  # tabular order, which is the order file's sequence
+    anomalies: tuple[TabularAnomaly, ...] = ()  # CMS's own slips, read past (file order)
 
 
 # The root element of a CM tabular; the index XML and the PCS tabular have other roots.
@@ -86,13 +101,11 @@ MAX_CHAPTER_DIGITS = 2
 
 # Only XML whitespace is collapsed, so a no-break space or an accent in a title survives.
 _XML_SPACE_RE = re.compile(r"[ \t\r\n]+")
-# "Certain infectious and parasitic diseases (A00-B99)"
-_CHAPTER_DESC_RE = re.compile(
-    r"(?P<title>.*?)\s*\((?P<first>[A-Z][0-9A-Z]{2})-(?P<last>[A-Z][0-9A-Z]{2})\)"
-)
+# The "(A00-B99)" that ends a chapter's desc, matched on those parentheses alone (found with
+# str.rfind): a pattern over the whole desc backtracks quadratically on long runs of spaces.
+_CHAPTER_RANGE_RE = re.compile(r"\((?P<first>[A-Z][0-9A-Z]{2})-(?P<last>[A-Z][0-9A-Z]{2})\)")
 # "Z40-Z53", or a single category "T07"
 _SECTION_ID_RE = re.compile(r"(?P<first>[A-Z][0-9A-Z]{2})(?:-(?P<last>[A-Z][0-9A-Z]{2}))?")
-_TRAILING_PARENTHESES_RE = re.compile(r"\s*\([^()]*\)$")
 _CHARACTER_RE = re.compile(r"[0-9A-Z]")
 _YEAR_RE = re.compile(r"[0-9]{4}")
 
@@ -149,6 +162,14 @@ class _TabularReader:
         self.filename = filename
         self.codes: list[TabularCode] = []
         self.code_lines: dict[str, int] = {}  # code -> line of its first occurrence
+        self.anomalies: list[TabularAnomaly] = []
+        # Diags nested under a code they do not extend (CMS's slip), by (line, code), and the
+        # code that takes each of them as a child instead.
+        self.misplaced: set[tuple[int, str]] = set()
+        self.adopted: dict[str, list[etree._Element]] = {}
+
+    def odd(self, what: str, *, line: int, element: str) -> None:
+        self.anomalies.append(TabularAnomaly(line=line, element=element, what=what))
 
     def error(self, message: str, *, line: int | None, element: str = "") -> ImportFileError:
         return ImportFileError(message, file=self.filename, line=line, element=element)
@@ -166,6 +187,7 @@ class _TabularReader:
                 element="version",
             )
 
+        self.find_misplaced_diags(root)
         chapters: list[TabularChapter] = []
         sections: list[TabularSection] = []
         section_ids: set[str] = set()
@@ -192,12 +214,78 @@ class _TabularReader:
                     self.category(diag_element, chapter=chapter.number, section=section.id)
         if not chapters:
             raise self.error("no <chapter> in the file", line=root.sourceline, element=ROOT_TAG)
+        parents = section_parents(sections)
+        sections = [replace(section, parent=parents[section.id]) for section in sections]
+        categories = [code for code in self.codes if code.parent is None]
+        for problem in check_structure(chapters, sections, categories):
+            if problem.is_odd:
+                self.odd(problem.what, line=problem.line, element=problem.element)
+            else:
+                raise self.error(problem.what, line=problem.line, element=problem.element)
         return Tabular(
             version=version,
             chapters=tuple(chapters),
             sections=tuple(sections),
             codes=tuple(self.codes),
+            anomalies=tuple(sorted(self.anomalies, key=lambda anomaly: anomaly.line)),
         )
+
+    def find_misplaced_diags(self, root: etree._Element) -> None:
+        """Find the diags CMS nested under a code of their category that they do not extend.
+
+        FY2021 has H54.512A under H54.511. The file's own names say where such a code belongs
+        (its longest prefix that is a code of the file), and the order file agrees; a diag
+        nested under another category is broken, not odd, and is refused by diag().
+        """
+        names: set[str] = set()
+        slips: list[tuple[etree._Element, str, str]] = []
+        for element in root.iter("diag"):
+            code = _child_text(element, "name").replace(".", "")
+            names.add(code)
+            holder = element.getparent()
+            if holder is None or holder.tag != "diag":
+                continue
+            nested_under = _child_text(holder, "name").replace(".", "")
+            if code.startswith(nested_under) and len(code) > len(nested_under):
+                continue
+            if len(code) > 3 and code[:3] == nested_under[:3]:
+                slips.append((element, code, nested_under))
+        for element, code, nested_under in slips:
+            prefixes = (code[:length] for length in range(len(code) - 1, 2, -1))
+            owner = next((prefix for prefix in prefixes if prefix in names), None)
+            if owner is None:
+                continue  # diag() refuses it
+            self.misplaced.add((element.sourceline, code))
+            self.adopted.setdefault(owner, []).append(element)
+            self.odd(
+                f"{dotted(code)} is nested under {dotted(nested_under)}, which it does not "
+                f"extend; read as a child of {dotted(owner)}",
+                line=element.sourceline,
+                element=f"diag {dotted(code)}",
+            )
+
+    def desc(self, element: etree._Element, *, label: str) -> str:
+        """The <desc> text; stray spaces are read past (and reported), and so is a line break
+        (XML layout); other control characters, a TAB or a carriage return among them, are left
+        for title_problem to refuse."""
+        child = element.find("desc")
+        if child is None:
+            return ""
+        raw = (child.text or "") if len(child) == 0 else "".join(child.itertext())
+        text = raw.strip(" \t\r\n").replace("\n", " ")
+        if text != raw:
+            self.odd("the desc starts or ends with spaces", line=child.sourceline, element=label)
+        if "  " in text:
+            self.odd(
+                "the desc holds a run of spaces, read as one", line=child.sourceline, element=label
+            )
+            text = " ".join(part for part in text.split(" ") if part)
+        return text
+
+    def check_title(self, title: str, *, limit: int, what: str, line: int, label: str) -> None:
+        problem = title_problem(title, limit=limit, what=what)
+        if problem is not None:
+            raise self.error(problem, line=line, element=label)
 
     def chapter(self, element: etree._Element) -> TabularChapter:
         number_text = _child_text(element, "name")
@@ -224,20 +312,29 @@ class _TabularReader:
                 element="chapter",
             )
         label = f"chapter {number}"
-        desc = _child_text(element, "desc")
-        match = _CHAPTER_DESC_RE.fullmatch(desc)
+        desc = self.desc(element, label=label)
+        range_start = desc.rfind("(")
+        match = _CHAPTER_RANGE_RE.fullmatch(desc, range_start) if range_start >= 0 else None
         if match is None:
             raise self.error(
-                f"chapter <desc> does not end with a code range like (A00-B99): {desc!r}",
+                f"chapter <desc> does not end with a code range like (A00-B99): {_shown(desc)}",
                 line=element.sourceline,
                 element=label,
             )
+        title = desc[:range_start].rstrip()
+        self.check_title(
+            title,
+            limit=MAX_HEADING_TITLE,
+            what="chapter title",
+            line=element.sourceline,
+            label=label,
+        )
         return TabularChapter(
             number=number,
-            title=match["title"],
+            title=title,
             first=match["first"],
             last=match["last"],
-            notes=_element_notes(element),
+            notes=self.element_notes(element, label=label),
             line=element.sourceline,
         )
 
@@ -251,16 +348,28 @@ class _TabularReader:
                 element="section",
             )
         label = f"section {section_id}"
-        desc = _child_text(element, "desc")
+        desc = self.desc(element, label=label)
         if not desc:
             raise self.error("section without a <desc>", line=element.sourceline, element=label)
+        title = desc
+        # A trailing "(Z40-Z53)" (anything without parentheses inside) is not part of the title.
+        range_start = desc.rfind("(")
+        if desc.endswith(")") and range_start >= 0 and ")" not in desc[range_start + 1 : -1]:
+            title = desc[:range_start].rstrip()
+        self.check_title(
+            title,
+            limit=MAX_HEADING_TITLE,
+            what="section title",
+            line=element.sourceline,
+            label=label,
+        )
         return TabularSection(
             id=section_id,
             first=match["first"],
             last=match["last"] or match["first"],
-            title=_TRAILING_PARENTHESES_RE.sub("", desc),
+            title=title,
             chapter=chapter,
-            notes=_element_notes(element),
+            notes=self.element_notes(element, label=label),
             line=element.sourceline,
         )
 
@@ -288,7 +397,8 @@ class _TabularReader:
     ) -> None:
         line = element.sourceline
         # One pass over the children: this runs for every one of ~47,000 diags.
-        name = title = ""
+        name = ""
+        desc: etree._Element | None = None
         notes: list[TabularNote] = []
         own: _SeventhCharacters | None = None
         children: list[etree._Element] = []
@@ -299,12 +409,12 @@ class _TabularReader:
             elif tag == "name":
                 name = name or _text(child)
             elif tag == "desc":
-                title = title or _text(child)
+                desc = child if desc is None else desc
             elif tag == "sevenChrDef":
                 own = self.seventh_characters(child, label=f"diag {name}")
-                _add_notes(notes, child)
+                self.add_notes(notes, child, label=f"diag {name}")
             else:
-                _add_notes(notes, child)
+                self.add_notes(notes, child, label=f"diag {name}")
 
         if not name:
             raise self.error("diag without a <name>", line=line, element="diag")
@@ -323,8 +433,18 @@ class _TabularReader:
             raise self.error(
                 f"{name} does not extend its parent {dotted(parent)}", line=line, element=label
             )
+        if self.misplaced:
+            children = [
+                child
+                for child in children
+                if (child.sourceline, _child_text(child, "name").replace(".", ""))
+                not in self.misplaced
+            ]
+        children += self.adopted.get(code, [])
+        title = "" if desc is None else self.desc(element, label=label)
         if not title:
             raise self.error("diag without a <desc>", line=line, element=label)
+        self.check_title(title, limit=MAX_LONG_TITLE, what="desc", line=line, label=label)
 
         # The nearest definition wins: a subcategory's own sevenChrDef overrides its category's.
         seventh = own or inherited
@@ -394,10 +514,18 @@ class _TabularReader:
         for character, text in seventh.extensions:
             if character in excluded:
                 continue
+            expanded_title = f"{title}, {text}"
+            self.check_title(
+                expanded_title,
+                limit=MAX_LONG_TITLE,
+                what=f"title of {dotted(stem + character)} (desc, 7th character {character})",
+                line=line,
+                label=label,
+            )
             self.add(
                 TabularCode(
                     code=stem + character,
-                    title=f"{title}, {text}",
+                    title=expanded_title,
                     is_billable=True,
                     parent=code,
                     chapter=chapter,
@@ -441,6 +569,53 @@ class _TabularReader:
             )
         return _SeventhCharacters(extensions=tuple(extensions))
 
+    def element_notes(self, element: etree._Element, *, label: str) -> tuple[TabularNote, ...]:
+        """The note blocks of a chapter or a section, in document order."""
+        notes: list[TabularNote] = []
+        for child in element:
+            self.add_notes(notes, child, label=label)
+        return tuple(notes)
+
+    def add_notes(self, notes: list[TabularNote], child: etree._Element, *, label: str) -> None:
+        kind = NOTE_KINDS.get(child.tag)
+        if kind is not None:
+            notes.extend(self.block_notes(child, kind, label=label))
+        elif child.tag == "sevenChrDef":
+            notes.extend(_seventh_character_notes(child))
+        elif child.tag == "visualImpairment":
+            notes.extend(_visual_impairment_notes(child))
+        # Anything else (name, desc, sectionIndex, diag, section) is read by the caller or,
+        # like sectionIndex (a table of contents repeating the sections), deliberately ignored.
+
+    def block_notes(self, block: etree._Element, kind: str, *, label: str) -> list[TabularNote]:
+        notes = []
+        for note in block.iterchildren("note"):
+            text = _text(note)
+            if not text:
+                self.odd(f"an empty note in <{block.tag}>", line=note.sourceline, element=label)
+                continue
+            if _unbalanced(text):
+                self.odd(
+                    f"unbalanced brackets in a note: {_shown(text, 80)}",
+                    line=note.sourceline,
+                    element=label,
+                )
+            notes.append(TabularNote(kind=kind, text=text))
+        return notes
+
+
+def _unbalanced(text: str) -> bool:
+    """A note whose brackets do not pair up ("(E87.8}"); its text is kept as CMS wrote it.
+    A list marker ("a) direct infection ...") is not a bracket."""
+    if text[1:2] == ")" and text[:1].isalnum():
+        text = text[2:]
+    return (
+        text.count("(") != text.count(")")
+        or text.count("[") != text.count("]")
+        or "{" in text
+        or "}" in text
+    )
+
 
 def _shown(text: str, limit: int = 40) -> str:
     """repr() of a file's text for a message, cut short when it is long."""
@@ -461,35 +636,6 @@ def _text(element: etree._Element) -> str:
 def _child_text(element: etree._Element, tag: str) -> str:
     child = element.find(tag)
     return "" if child is None else _text(child)
-
-
-def _element_notes(element: etree._Element) -> tuple[TabularNote, ...]:
-    """The note blocks of a chapter or a section, in document order."""
-    notes: list[TabularNote] = []
-    for child in element:
-        _add_notes(notes, child)
-    return tuple(notes)
-
-
-def _add_notes(notes: list[TabularNote], child: etree._Element) -> None:
-    kind = NOTE_KINDS.get(child.tag)
-    if kind is not None:
-        notes.extend(_block_notes(child, kind))
-    elif child.tag == "sevenChrDef":
-        notes.extend(_seventh_character_notes(child))
-    elif child.tag == "visualImpairment":
-        notes.extend(_visual_impairment_notes(child))
-    # Anything else (name, desc, sectionIndex, diag, section) is read by the caller or, like
-    # sectionIndex (a table of contents repeating the sections), deliberately ignored.
-
-
-def _block_notes(block: etree._Element, kind: str) -> list[TabularNote]:
-    notes = []
-    for note in block.iterchildren("note"):
-        text = _text(note)
-        if text:  # the files carry a few empty <note/>s
-            notes.append(TabularNote(kind=kind, text=text))
-    return notes
 
 
 def _seventh_character_notes(definition: etree._Element) -> list[TabularNote]:
@@ -547,7 +693,9 @@ def _seventh_exceptions(category: etree._Element, *, name: str) -> dict[str, fro
     """
     excluded: dict[str, set[str]] = {}
     for note in category.iter("note"):
-        match = _SEVENTH_EXCEPTION_RE.search(_text(note))
+        # Every whitespace run made one space first: the pattern's "\s*,?\s*" would otherwise
+        # try each split of a long run, quadratic in its length.
+        match = _SEVENTH_EXCEPTION_RE.search(" ".join(_text(note).split()))
         if match is None or match["category"] != name:
             continue
         characters = _LONE_CHARACTER_RE.findall(match["chars"])

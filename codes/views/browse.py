@@ -55,6 +55,7 @@ def chapter_page(request: HttpRequest, number: int) -> HttpResponse:
         {
             "chapter": chapter,
             "sections": sections,
+            "section_tree": _nested(sections),
             "notes": list(Note.objects.filter(release=release, chapter=chapter)),
         },
     )
@@ -73,6 +74,13 @@ def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
     )
     if section is None:
         raise Http404(f"{release.label} has no section {section_id}.")
+    in_chapter = {s.pk: s for s in Section.objects.filter(chapter_id=section.chapter_id)}
+    headings = []  # the heading sections that hold this one, outermost first
+    holder = in_chapter[section.pk].parent_id
+    while holder is not None:
+        headings.insert(0, in_chapter[holder])
+        holder = in_chapter[holder].parent_id
+    subsections = [s for s in in_chapter.values() if s.parent_id == section.pk]
     codeset = codeset_for(release)
     categories = list(Code.objects.filter(release=release, section=section, depth=0))
     for category in categories:
@@ -86,7 +94,23 @@ def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
         {
             "section": section,
             "chapter": section.chapter,
+            "headings": headings,
+            "subsections": subsections,
             "categories": categories,
             "notes": list(Note.objects.filter(release=release, section=section)),
         },
     )
+
+
+def _nested(sections: list[Section]) -> list[Section]:
+    """The sections at the top of a chapter, each with `.listed_subsections` (file order): the
+    XML lists them flat, each heading before the sections its range holds."""
+    by_pk = {section.pk: section for section in sections}
+    top = []
+    for section in sections:
+        section.listed_subsections = []
+        if section.parent_id in by_pk:
+            by_pk[section.parent_id].listed_subsections.append(section)
+        else:
+            top.append(section)
+    return top

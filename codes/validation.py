@@ -11,7 +11,7 @@ from itertools import combinations
 
 from codes.codeset import CodeSet, codeset_for
 from codes.icd10 import dotted, parse_code_input
-from codes.models import Code, Release
+from codes.models import Code, PoaExemptCode, Release
 
 OK = "ok"
 HEADER_NOT_BILLABLE = "header_not_billable"
@@ -59,6 +59,8 @@ class Verdict:
     suggestions: list[Suggestion] = field(default_factory=list)
     # Allowed 7th characters with their meaning, when one is needed or wrong.
     seventh_characters: list[tuple[str, str]] = field(default_factory=list)
+    # In the release's POA-exempt list; None when the release has none imported.
+    poa_exempt: bool | None = None
 
     @property
     def dotted(self) -> str:
@@ -84,8 +86,16 @@ def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
     codes = [parse_code_input(text) or "" for text in texts]
     absent = {c for c in codes if c and c not in codeset}
     elsewhere = _presence_elsewhere(absent, release) if absent else {}
+    exemption = PoaExemptCode.objects.exemption(release, {c for c in codes if c in codeset})
     return [
-        _verdict(text, code, release, codeset, elsewhere.get(code, []))
+        _verdict(
+            text,
+            code,
+            release,
+            codeset,
+            elsewhere.get(code, []),
+            poa_exempt=None if exemption is None else exemption.get(code, False),
+        )
         for text, code in zip(texts, codes, strict=True)
     ]
 
@@ -106,7 +116,13 @@ def _presence_elsewhere(codes: Iterable[str], release: Release) -> dict[str, lis
 
 
 def _verdict(
-    text: str, code: str, release: Release, codeset: CodeSet, elsewhere: list[Release]
+    text: str,
+    code: str,
+    release: Release,
+    codeset: CodeSet,
+    elsewhere: list[Release],
+    *,
+    poa_exempt: bool | None,
 ) -> Verdict:
     def answer(reason: str, message: str = "", **kwargs) -> Verdict:
         exists = code in codeset
@@ -119,6 +135,7 @@ def _verdict(
             billable=bool(entry and entry.is_billable),
             reason=reason,
             message=message or REASONS[reason],
+            poa_exempt=poa_exempt,
             **kwargs,
         )
 

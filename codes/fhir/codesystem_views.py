@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from codes.api.errors import CODE_NOT_FOUND, ERROR_CODES, NOT_FOUND, ApiError
 from codes.codeset import codeset_for
 from codes.icd10 import parse_code_input
-from codes.models import Code
+from codes.models import Code, PoaExemptCode
 from codes.selection import published_releases
 from codes.validation import validate
 
@@ -87,6 +87,7 @@ class LookupView(FhirView):
                     (child, codeset.entries[child].title)
                     for child in codeset.children.get(entry.code, [])
                 ],
+                poa_exempt=PoaExemptCode.objects.is_exempt(release, entry.code),
                 wanted=set(inputs.texts("property")),
             )
 

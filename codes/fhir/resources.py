@@ -86,6 +86,13 @@ PROPERTIES = [
         "description": "category, subcategory or code.",
         "type": "string",
     },
+    {
+        "code": "poaExempt",
+        "description": "Exempt from present-on-admission (POA) reporting in this version: in "
+        "CMS's POA-exempt list. Absent when no POA-exempt list is imported for the version "
+        "(unknown, not false).",
+        "type": "boolean",
+    },
 ]
 PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
 FILTERS = [
@@ -144,6 +151,7 @@ def lookup_parameters(
     kind: str,
     parent: str,
     children: list[tuple[str, str]],
+    poa_exempt: bool | None,
     wanted: set[str],
 ) -> dict:
     """$lookup's answer; `wanted`: the properties asked for (all when empty or "*")."""
@@ -172,6 +180,8 @@ def lookup_parameters(
     if parent:
         values.append(("parent", {"valueCode": dotted(parent)}, ""))
     values += [("child", {"valueCode": dotted(child)}, title_) for child, title_ in children]
+    if poa_exempt is not None:
+        values.append(("poaExempt", {"valueBoolean": poa_exempt}, ""))
     for name, value, description in values:
         if all_wanted or name in wanted:
             part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]

@@ -39,13 +39,22 @@ class PoaList(models.Model):
 class PoaExemptCodeQuerySet(models.QuerySet):
     def exemption(self, release, codes: Iterable[str]) -> dict[str, bool] | None:
         """code -> exempt from POA reporting in the release; None when the release has no POA
-        list imported (never "not exempt"). One query, two when a list exists."""
-        poa_list = PoaList.objects.filter(release=release).values_list("pk", flat=True).first()
-        if poa_list is None:
+        list imported (never "not exempt"). One query; two when the release was read without
+        select_related("poa"), as codes.selection reads the published ones."""
+        try:
+            poa_list = release.poa
+        except PoaList.DoesNotExist:
             return None
         codes = set(codes)
+        if not codes:
+            return {}
         exempt = set(self.filter(poa_list=poa_list, code__in=codes).values_list("code", flat=True))
         return {code: code in exempt for code in codes}
+
+    def is_exempt(self, release, code: str) -> bool | None:
+        """Whether the code is in the release's list; None when it has no list imported."""
+        exemption = self.exemption(release, [code])
+        return None if exemption is None else exemption[code]
 
 
 class PoaExemptCode(models.Model):

@@ -203,6 +203,15 @@ class Release(models.Model):
         first, last = self.compared_to.fiscal_year + 1, self.fiscal_year - 1
         return f"FY{first}" if first == last else f"FY{first}–FY{last}"
 
+    def comparison_note(self) -> str:
+        """Said wherever the changes are shown when they are not against the release just
+        before: "compared with FY2017; FY2018–FY2023 are not loaded", else ""."""
+        gap = self.not_loaded_since_compared()
+        if not gap:
+            return ""
+        verb = "are" if "–" in gap else "is"
+        return f"compared with {self.compared_to.label}; {gap} {verb} not loaded"
+
     def addenda_agrees(self) -> bool | None:
         """Whether the stored changes equal the summary of the order addenda shipped with the
         release; None when it came without addenda or nothing was compared."""

@@ -15,7 +15,7 @@ from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import dotted, undotted
 from codes.index_lookup import entries_leading_to
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
-from codes.models import Note
+from codes.models import Note, PoaExemptCode
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
@@ -95,6 +95,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
                 questions, code=row.dotted, title=row.long_title, url=page_url
             ),
             "api_url": api_url,
+            "poa_exempt": PoaExemptCode.objects.is_exempt(release, row.code),
         },
     )
 

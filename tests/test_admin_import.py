@@ -28,6 +28,7 @@ from django.utils import timezone
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
 from codes.tasks import execute_import
 from tests.conftest import (
+    FIXTURE_FOLDERS,
     FY2026_CONVERSION,
     FY2026_XML,
     FY2026_ZIP,
@@ -110,7 +111,7 @@ def bundled_releases_reloaded_afterwards(django_db_setup, django_db_blocker):
     session's FY2025 and FY2026. Requested before transactional_db, so it tears down after."""
     yield
     with django_db_blocker.unblock():
-        call_command("load_bundled_releases", stdout=io.StringIO())
+        call_command("load_bundled_releases", *FIXTURE_FOLDERS, stdout=io.StringIO())
 
 
 # Transactional: on SQLite, importing after deleting the releases in the same transaction is
@@ -302,9 +303,7 @@ def test_hostile_or_wrong_uploads_are_refused_in_plain_words_and_change_nothing(
 @pytest.mark.django_db
 def test_the_wrong_real_files_are_refused_naming_them(staff):
     poa = shared_file("fy2026/POAexemptCodesFY26.zip")
-    assert "POAexemptCodesFY26.zip: holds no ICD-10-CM order, codes, addenda, tabular XML" in (
-        form_errors(upload(staff, poa))
-    )
+    assert "FY2026 already has a POA-exempt list" in form_errors(upload(staff, poa))
     conversion = shared_file("fy2026/ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")
     assert "neither an order file" in form_errors(upload(staff, conversion))
     mixed = upload(

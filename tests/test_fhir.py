@@ -113,7 +113,14 @@ def test_lookup_returns_only_the_properties_asked_for(fhir):
     answer = values(parsed(lookup(fhir, code="Z53.01", property="billable"), Parameters))
     assert set(answer["property"]) == {"billable"}
     every = values(parsed(lookup(fhir, code="Z53.01", property="*"), Parameters))
-    assert set(every["property"]) == {"billable", "notSelectable", "inactive", "kind", "parent"}
+    assert set(every["property"]) == {
+        "billable",
+        "notSelectable",
+        "inactive",
+        "kind",
+        "parent",
+        "poaExempt",  # FY2026 comes with its POA-exempt list
+    }
 
 
 def test_version_2025_reaches_the_release_its_code_system_describes(fhir):

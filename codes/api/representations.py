@@ -31,9 +31,11 @@ def poa_exemption(exempt: bool | None) -> dict:
 
 
 def poa_list_summary(release: Release) -> dict | None:
-    """The release's POA-exempt list in brief; None when it has none imported."""
-    poa_list = PoaList.objects.filter(release=release).first()
-    if poa_list is None:
+    """The release's POA-exempt list in brief; None when it has none imported. One query for a
+    release read with select_related("poa")."""
+    try:
+        poa_list = release.poa
+    except PoaList.DoesNotExist:
         return None
     return {
         "fiscal_year": poa_list.fiscal_year,

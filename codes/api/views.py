@@ -222,7 +222,7 @@ def published_release(label: str) -> Release:
     release = (
         Release.objects.published()
         .filter(label__iexact=label.strip())
-        .select_related("compared_to")
+        .select_related("compared_to", "poa")
         .first()
         if could_be_label(label.strip())
         else None

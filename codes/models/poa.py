@@ -10,6 +10,7 @@ alone, never edited; a new import replaces it whole.
 from collections.abc import Iterable
 
 from django.db import models
+from django.db.models import FilteredRelation, Q
 
 from codes.icd10 import dotted
 from codes.importer.titles import MAX_LONG_TITLE
@@ -39,16 +40,19 @@ class PoaList(models.Model):
 class PoaExemptCodeQuerySet(models.QuerySet):
     def exemption(self, release, codes: Iterable[str]) -> dict[str, bool] | None:
         """code -> exempt from POA reporting in the release; None when the release has no POA
-        list imported (never "not exempt"). One query; two when the release was read without
-        select_related("poa"), as codes.selection reads the published ones."""
-        try:
-            poa_list = release.poa
-        except PoaList.DoesNotExist:
-            return None
+        list imported (never "not exempt"). One query: the release's list, joined to those of
+        the codes it holds (no row: no list; a row without a code: none of them is exempt)."""
         codes = set(codes)
-        if not codes:
-            return {}
-        exempt = set(self.filter(poa_list=poa_list, code__in=codes).values_list("code", flat=True))
+        # An empty IN would make the whole query empty; no code is "".
+        wanted = Q(codes__code__in=codes or {""})
+        rows = list(
+            PoaList.objects.filter(release=release)
+            .annotate(exempt=FilteredRelation("codes", condition=wanted))
+            .values_list("exempt__code", flat=True)
+        )
+        if not rows:
+            return None
+        exempt = set(rows)
         return {code: code in exempt for code in codes}
 
     def is_exempt(self, release, code: str) -> bool | None:

@@ -302,6 +302,7 @@ def test_hostile_or_wrong_uploads_are_refused_in_plain_words_and_change_nothing(
 
 @pytest.mark.django_db
 def test_the_wrong_real_files_are_refused_naming_them(staff):
+    # A POA-exempt list alone is added to its loaded release, unless that has one already.
     poa = shared_file("fy2026/POAexemptCodesFY26.zip")
     assert "FY2026 already has a POA-exempt list" in form_errors(upload(staff, poa))
     conversion = shared_file("fy2026/ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx")

@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Migrate and import the bundled FY2025 and FY2026 releases unless they are already there.
+# Migrate and import every release bundled in data/cms (FY2017, FY2024, FY2025, its April 2025
+# update, FY2026, with their POA-exempt lists), oldest first, unless they are already there.
 data: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_bundled_releases

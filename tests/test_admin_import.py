@@ -30,6 +30,7 @@ from codes.tasks import execute_import
 from tests.conftest import (
     FIXTURE_FOLDERS,
     FY2026_CONVERSION,
+    FY2026_POA,
     FY2026_XML,
     FY2026_ZIP,
     REPO,
@@ -218,7 +219,7 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
 
 @pytest.mark.django_db
 def test_the_same_files_again_are_recognised_and_point_at_the_existing_release(staff):
-    response = upload(staff, FY2026_ZIP, FY2026_XML, FY2026_CONVERSION)  # as bundled
+    response = upload(staff, FY2026_ZIP, FY2026_XML, FY2026_CONVERSION, FY2026_POA)  # as bundled
     fy2026 = Release.objects.get(label="FY2026")
     assert "already imported as" in form_errors(response)
     assert reverse("admin:codes_release_preview", args=[fy2026.pk]) in response.content.decode()

@@ -8,12 +8,14 @@ import re
 import zipfile
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from codes.importer.errors import ImportFileError
 from codes.importer.poa import parse_poa_files
 from codes.importer.run import import_release
 from codes.management.commands.load_bundled_releases import BUNDLED_DIR, effective_date_of
-from codes.models import PoaExemptCode, PoaList, Release
+from codes.models import ImportRun, PoaExemptCode, PoaList, Release
 from tests.conftest import FY2025_POA, FY2026_POA, release_tables_fingerprint
 
 
@@ -289,3 +291,26 @@ def test_changes_against_a_release_that_is_not_the_one_before_say_so_in_the_api(
     changes = api.get("/api/v1/releases/FY2025/changes/").json()
     assert changes["comparison_note"] == "compared with FY2017; FY2018–FY2024 are not loaded"
     assert api.get("/api/v1/releases/FY2026/").json()["comparison_note"] == ""
+
+
+@pytest.mark.django_db
+def test_staff_add_a_poa_list_to_a_loaded_release_in_the_admin(
+    client, django_user_model, settings, tmp_path, fy2026
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
+    user = django_user_model.objects.create_user("ines", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="import_release"))
+    client.force_login(user)
+    PoaList.objects.filter(release=fy2026).delete()
+    name, data = zipped(poa_members(), "POA lists.zip")
+
+    response = client.post(
+        "/admin/codes/release/import/", {"files": [SimpleUploadedFile(name, data)]}
+    )
+
+    assert response.status_code == 302
+    run = ImportRun.objects.latest("pk")
+    assert (run.status, run.poa_only, run.release_id) == ("succeeded", True, fy2026.pk)
+    assert "Added the POA-exempt list to FY2026." in str(run.messages[-1])
+    assert PoaExemptCode.objects.is_exempt(Release.objects.get(pk=fy2026.pk), "Z370") is True

@@ -21,7 +21,8 @@ $(STAMP): $(SITE_STAMP)
 
 setup: $(STAMP)
 
-# Migrate and import the bundled releases unless they are already there.
+# Migrate and import every release bundled in data/cms (FY2017, FY2024, FY2025, its April 2025
+# update, FY2026, with their POA-exempt lists), oldest first, unless they are already there.
 data: $(SITE_STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_bundled_releases

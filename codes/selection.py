@@ -56,7 +56,7 @@ def published_releases() -> list[Release]:
             now,
             list(
                 Release.objects.published()
-                .select_related("index", "compared_to")
+                .select_related("index", "compared_to", "poa")
                 .order_by("-effective_date")
             ),
         )

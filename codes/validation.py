@@ -12,7 +12,7 @@ from itertools import combinations
 from codes.codeset import CodeSet, codeset_for
 from codes.fiscal import last_day_before, no_year_between
 from codes.icd10 import dotted, parse_code_input
-from codes.models import Code, Release
+from codes.models import Code, PoaExemptCode, Release
 from codes.selection import published_releases
 
 OK = "ok"
@@ -61,6 +61,8 @@ class Verdict:
     suggestions: list[Suggestion] = field(default_factory=list)
     # Allowed 7th characters with their meaning, when one is needed or wrong.
     seventh_characters: list[tuple[str, str]] = field(default_factory=list)
+    # In the release's POA-exempt list; None when the release has none imported.
+    poa_exempt: bool | None = None
 
     @property
     def dotted(self) -> str:
@@ -88,8 +90,17 @@ def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
     elsewhere = _presence_elsewhere(absent, release) if absent else {}
     # The releases after a deleted code's last, for the last date of service it was valid.
     published = published_releases() if elsewhere else []
+    exemption = PoaExemptCode.objects.exemption(release, {c for c in codes if c in codeset})
     return [
-        _verdict(text, code, release, codeset, elsewhere.get(code, []), published)
+        _verdict(
+            text,
+            code,
+            release,
+            codeset,
+            elsewhere.get(code, []),
+            published,
+            poa_exempt=None if exemption is None else exemption.get(code, False),
+        )
         for text, code in zip(texts, codes, strict=True)
     ]
 
@@ -116,6 +127,8 @@ def _verdict(
     codeset: CodeSet,
     elsewhere: list[Release],
     published: list[Release],
+    *,
+    poa_exempt: bool | None,
 ) -> Verdict:
     def answer(reason: str, message: str = "", **kwargs) -> Verdict:
         exists = code in codeset
@@ -128,6 +141,7 @@ def _verdict(
             billable=bool(entry and entry.is_billable),
             reason=reason,
             message=message or REASONS[reason],
+            poa_exempt=poa_exempt,
             **kwargs,
         )
 

@@ -28,9 +28,11 @@ from django.utils import timezone
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
 from codes.tasks import execute_import
 from tests.conftest import (
+    FIXTURE_FOLDERS,
     FY2025_XML,
     FY2025_ZIP,
     FY2026_CONVERSION,
+    FY2026_POA,
     FY2026_XML,
     FY2026_ZIP,
     REPO,
@@ -112,7 +114,7 @@ def bundled_releases_reloaded_afterwards(django_db_setup, django_db_blocker):
     session's FY2025 and FY2026. Requested before transactional_db, so it tears down after."""
     yield
     with django_db_blocker.unblock():
-        call_command("load_bundled_releases", stdout=io.StringIO())
+        call_command("load_bundled_releases", *FIXTURE_FOLDERS, stdout=io.StringIO())
 
 
 # Transactional: on SQLite, importing after deleting the releases in the same transaction is
@@ -219,7 +221,7 @@ def test_staff_import_fy2025_publish_it_then_import_fy2026_preview_its_changes_a
 
 @pytest.mark.django_db
 def test_the_same_files_again_are_recognised_and_point_at_the_existing_release(staff):
-    response = upload(staff, FY2026_ZIP, FY2026_XML, FY2026_CONVERSION)  # as bundled
+    response = upload(staff, FY2026_ZIP, FY2026_XML, FY2026_CONVERSION, FY2026_POA)  # as bundled
     fy2026 = Release.objects.get(label="FY2026")
     assert "already imported as" in form_errors(response)
     assert reverse("admin:codes_release_preview", args=[fy2026.pk]) in response.content.decode()
@@ -303,10 +305,9 @@ def test_hostile_or_wrong_uploads_are_refused_in_plain_words_and_change_nothing(
 
 @pytest.mark.django_db
 def test_the_wrong_real_files_are_refused_naming_them(staff):
+    # A POA-exempt list alone is added to its loaded release, unless that has one already.
     poa = shared_file("fy2026/POAexemptCodesFY26.zip")
-    assert "POAexemptCodesFY26.zip: holds no ICD-10-CM order, codes, addenda, tabular XML" in (
-        form_errors(upload(staff, poa))
-    )
+    assert "FY2026 already has a POA-exempt list" in form_errors(upload(staff, poa))
     conversion = FY2026_CONVERSION
     assert "neither an order file" in form_errors(upload(staff, conversion))
     mixed = upload(

@@ -120,6 +120,7 @@ def test_lookup_returns_only_the_properties_asked_for(fhir):
         "kind",
         "parent",
         "note",
+        "poaExempt",  # FY2026 comes with its POA-exempt list
     }
 
 

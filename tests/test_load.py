@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from bench.serve import mixed_lines, scenario_lines, validate_batch, worker_memory, wrk
-from tests.conftest import REPO
+from tests.conftest import FIXTURE_FOLDERS, REPO
 from tests.serving import DedicatedDatabase, Gunicorn, on_postgres
 
 pytestmark = pytest.mark.skipif(
@@ -128,7 +128,7 @@ def load(pytestconfig, tmp_path_factory):
     server = None
     try:
         database.manage("migrate", "--no-input", "-v", "0")
-        database.manage("load_bundled_releases")
+        database.manage("load_bundled_releases", *FIXTURE_FOLDERS)
         env = {
             **database.env,
             "GUNICORN_MAX_REQUESTS": "0",  # no recycling: the same workers are measured

@@ -29,7 +29,7 @@ def test_releases_lists_every_published_release_with_counts_and_a_chart(client):
     assert len(bars) == 3
     assert float(bars[2]) > float(bars[1]) > float(bars[0])  # FY2017, FY2025, FY2026
     # FY2025 is compared with FY2017, the release loaded before it: the gap is said.
-    assert "against FY2017 (FY2018–FY2024 not loaded):" in text
+    assert "compared with FY2017; FY2018–FY2024 are not loaded:" in text
 
 
 def test_a_release_shows_its_changes_against_the_one_before(client):
@@ -73,8 +73,9 @@ def test_the_first_release_has_nothing_to_compare(client):
 def test_changes_against_a_release_that_is_not_the_one_just_before_say_so(client):
     text = text_of(client.get("/releases/FY2025/"))
     assert "Changes against FY2017" in text
-    assert "FY2018–FY2024 are not loaded here, so these changes add up every year in between" in (
-        text
+    assert (
+        "Changes compared with FY2017; FY2018–FY2024 are not loaded here, so they add up every "
+        "year in between" in text
     )
 
 

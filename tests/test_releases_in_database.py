@@ -28,9 +28,10 @@ def test_fy2025_holds_every_entry_of_its_order_file(fy2025):
         74_260,
         23_324,
     )
-    assert fy2025.source_files.count() == 5
+    assert fy2025.source_files.count() == 6
     assert {f.name for f in fy2025.source_files.all()} == {
         "ICD10-CM Code Descriptions 2025.zip",
+        "POAexemptCodesFY25.zip",
         "icd10cm-tabular-April-2025.xml",
         "icd-10-cm-drug-2025.xml",
         "icd-10-cm-eindex-2025.xml",

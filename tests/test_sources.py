@@ -131,12 +131,19 @@ def test_it_takes_the_conversion_table_as_one_file():
     assert sources.fiscal_year == 2026
 
 
-def test_it_refuses_the_poa_exempt_zip_alone():
-    error = refused([shared("fy2026/POAexemptCodesFY26.zip")])
+def test_it_finds_the_poa_exempt_files_by_content_and_passes_over_their_spreadsheets():
+    sources = read_sources([shared("fy2026/POAexemptCodesFY26.zip")])
 
-    assert error.file == "POAexemptCodesFY26.zip"
-    assert "no ICD-10-CM order" in error.message
-    assert "POAexemptCodesFY26.txt" in error.message
+    assert not sources.has_release_files  # added to a loaded release (codes.importer.run)
+    assert sorted(member.name for member in sources.poa_members) == [
+        "POAexemptCodesFY26.zip:POAexemptAddCodesFY26.txt",
+        "POAexemptCodesFY26.zip:POAexemptCodesFY26.txt",
+        "POAexemptCodesFY26.zip:POAexemptDeleteCodesFY26.txt",
+        "POAexemptCodesFY26.zip:POAexemptReviseCodesFY26.txt",
+        "POAexemptCodesFY26.zip:ReadMePOAexemptFY26.txt",
+    ]
+    assert "POAexemptCodesFY26.zip:POAexemptCodesFY26.xlsx" in sources.ignored
+    assert sources.fiscal_year == 2026
 
 
 def test_it_refuses_files_of_two_fiscal_years():

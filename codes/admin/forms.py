@@ -17,14 +17,16 @@ from django.utils.html import format_html
 from codes.fiscal import LABEL_RULE, MAX_LABEL, default_label, label_problem
 from codes.importer import sources as roles
 from codes.importer.errors import ImportFileError
+from codes.importer.poa import parse_poa_files
 from codes.importer.run import (
     check_index_versions,
     release_date,
     release_for_index,
+    release_for_poa,
     tabular_version,
 )
 from codes.importer.sources import read_sources
-from codes.models import Release
+from codes.models import PoaList, Release
 
 MAX_FILES = 10
 
@@ -92,6 +94,8 @@ class ImportReleaseForm(forms.Form):
     release_label: str
     # Only Index files were given: they go into this release, already loaded.
     index_for: Release | None = None
+    # Only a POA-exempt list was given: it goes into this release, already loaded.
+    poa_for: Release | None = None
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"]
@@ -147,6 +151,8 @@ class ImportReleaseForm(forms.Form):
         another_year = bool(cleaned.get("index_of_another_year"))
         try:
             sources = read_sources(uploads)
+            if not sources.has_release_files and sources.poa_members:
+                return self._clean_poa_alone(sources, cleaned, uploads)
             if not sources.has_release_files:
                 return self._clean_index_alone(sources, cleaned, uploads, another_year)
             if sources.get(roles.ORDER) is None and sources.get(roles.TABULAR) is None:
@@ -183,6 +189,36 @@ class ImportReleaseForm(forms.Form):
         check_index_versions(sources, fiscal_year=release.fiscal_year, another_year=another_year)
         self.uploads = uploads
         self.index_for = release
+        self.release_fiscal_year = release.fiscal_year
+        self.release_effective_date = release.effective_date
+        self.release_label = release.label
+        return cleaned
+
+    def _clean_poa_alone(self, sources, cleaned: dict, uploads) -> dict:
+        """A POA-exempt list alone: it is added to a release already loaded, checked against
+        its codes when the import runs."""
+        if sources.index_members:
+            raise forms.ValidationError(
+                "Refused, nothing was stored: an Index and a POA-exempt list were given without "
+                "the release's files: add them to a loaded release one at a time."
+            )
+        try:
+            poa = parse_poa_files([(member.name, member.data) for member in sources.poa_members])
+            release = release_for_poa(
+                poa,
+                fiscal_year=cleaned.get("fiscal_year"),
+                effective_date=cleaned.get("effective_date"),
+                label=cleaned.get("label"),
+            )
+        except ImportFileError as error:
+            raise forms.ValidationError(f"Refused, nothing was stored: {error}") from None
+        if PoaList.objects.filter(release=release).exists():
+            raise forms.ValidationError(
+                f"Refused, nothing was stored: {release.label} already has a POA-exempt list "
+                "(re-import the release with its files to replace it)."
+            )
+        self.uploads = uploads
+        self.poa_for = release
         self.release_fiscal_year = release.fiscal_year
         self.release_effective_date = release.effective_date
         self.release_label = release.label

@@ -62,6 +62,7 @@ def import_release_view(request: HttpRequest, model_admin: ModelAdmin) -> HttpRe
                     label=form.release_label,
                     user=request.user,
                     index_only=form.index_for is not None,
+                    poa_only=form.poa_for is not None,
                     index_of_another_year=bool(form.cleaned_data.get("index_of_another_year")),
                 )
             except ImportInProgress as busy:

@@ -7,7 +7,7 @@ import datetime
 
 from codes.icd10 import dotted, parse_code_input
 from codes.lookup import CodeDetail, HistoryRow
-from codes.models import Code, CodeChange, Release
+from codes.models import Code, CodeChange, PoaList, Release
 from codes.validation import Suggestion, Verdict
 
 
@@ -18,6 +18,29 @@ def release_ref(release: Release | None) -> dict | None:
         "label": release.label,
         "fiscal_year": release.fiscal_year,
         "effective_date": release.effective_date.isoformat(),
+    }
+
+
+POA_STATUS = {True: "exempt", False: "not exempt", None: "not imported"}
+
+
+def poa_exemption(exempt: bool | None) -> dict:
+    """Whether a code is exempt from POA reporting: None, "not imported", when the release has
+    no POA-exempt list (which says nothing about the code)."""
+    return {"poa_exempt": exempt, "poa_exempt_status": POA_STATUS[exempt]}
+
+
+def poa_list_summary(release: Release) -> dict | None:
+    """The release's POA-exempt list in brief; None when it has none imported. One query for a
+    release read with select_related("poa")."""
+    try:
+        poa_list = release.poa
+    except PoaList.DoesNotExist:
+        return None
+    return {
+        "fiscal_year": poa_list.fiscal_year,
+        "codes": poa_list.code_count,
+        "changes": poa_list.change_counts(),
     }
 
 
@@ -165,6 +188,7 @@ def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[
                 ]
                 if item.seventh_characters
                 else empty,
+                **poa_exemption(item.poa_exempt),
                 "release": ref,
                 "date": day.isoformat() if day else None,
             }
@@ -186,6 +210,7 @@ def no_release_verdict(text: str, *, day: datetime.date, reason: str, message: s
         "message": message,
         "suggestions": [],
         "seventh_characters": [],
+        **poa_exemption(None),
         "release": None,
         "date": day.isoformat(),
     }

@@ -109,10 +109,27 @@ class ChangeSummarySerializer(serializers.Serializer):
     headers = ChangeCountsSerializer()
 
 
+COMPARISON_NOTE_HELP = (
+    '"" when compared_to is the release just before; else which fiscal years between the two '
+    'are not loaded ("compared with FY2017; FY2018–FY2023 are not loaded"): the changes then '
+    "add up every year in between."
+)
+
+
+class PoaListSummarySerializer(serializers.Serializer):
+    fiscal_year = serializers.IntegerField()
+    codes = serializers.IntegerField(help_text="Codes exempt from POA reporting.")
+    changes = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Added, deleted, revised against the previous year's list (CMS's lists).",
+    )
+
+
 class ReleaseDetailSerializer(ReleaseSummarySerializer):
     release = ReleaseRefSerializer()
     structure = serializers.CharField()
     compared_to = ReleaseRefSerializer(allow_null=True)
+    comparison_note = serializers.CharField(allow_blank=True, help_text=COMPARISON_NOTE_HELP)
     changes = ChangeSummarySerializer()
     addenda_agrees = serializers.BooleanField(
         allow_null=True,
@@ -120,6 +137,9 @@ class ReleaseDetailSerializer(ReleaseSummarySerializer):
     )
     conversion_table = serializers.BooleanField(
         help_text="Whether CMS's conversion table was imported with the release."
+    )
+    poa_exempt_list = PoaListSummarySerializer(
+        allow_null=True, help_text="CMS's POA-exempt list imported with it; null: not imported."
     )
     links = serializers.DictField(child=serializers.URLField())
 
@@ -184,6 +204,13 @@ class SeventhCharactersSerializer(serializers.Serializer):
     characters = SeventhCharacterSerializer(many=True)
 
 
+POA_EXEMPT_HELP = (
+    "In the release's POA-exempt list (CMS's codes exempt from present-on-admission "
+    "reporting); null when the release has no POA-exempt list imported."
+)
+POA_STATUS_CHOICES = ["exempt", "not exempt", "not imported"]
+
+
 class CodeDetailSerializer(serializers.Serializer):
     release = ReleaseRefSerializer()
     input = serializers.CharField()
@@ -195,6 +222,8 @@ class CodeDetailSerializer(serializers.Serializer):
     billable = serializers.BooleanField()
     kind = serializers.CharField()
     exists = serializers.BooleanField()
+    poa_exempt = serializers.BooleanField(allow_null=True, help_text=POA_EXEMPT_HELP)
+    poa_exempt_status = serializers.ChoiceField(choices=POA_STATUS_CHOICES)
     chapter = ChapterSerializer(allow_null=True)
     section = SectionSerializer(allow_null=True)
     parent = CodeRefSerializer(allow_null=True)
@@ -314,6 +343,8 @@ class VerdictSerializer(serializers.Serializer):
     message = serializers.CharField()
     suggestions = SuggestionSerializer(many=True)
     seventh_characters = SeventhCharacterSerializer(many=True)
+    poa_exempt = serializers.BooleanField(allow_null=True, help_text=POA_EXEMPT_HELP)
+    poa_exempt_status = serializers.ChoiceField(choices=POA_STATUS_CHOICES)
     release = ReleaseRefSerializer(allow_null=True)
     date = serializers.DateField(allow_null=True)
 
@@ -350,6 +381,7 @@ class ChangesQuerySerializer(serializers.Serializer):
 class ChangeListSerializer(serializers.Serializer):
     release = ReleaseRefSerializer()
     compared_to = ReleaseRefSerializer(allow_null=True)
+    comparison_note = serializers.CharField(allow_blank=True, help_text=COMPARISON_NOTE_HELP)
     summary = ChangeSummarySerializer()
     count = serializers.IntegerField()
     results = ChangeSerializer(many=True)

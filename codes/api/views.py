@@ -44,7 +44,7 @@ from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.index_lookup import entries_leading_to
 from codes.lookup import code_detail, code_history, find_code
-from codes.models import Code, Release
+from codes.models import Code, PoaExemptCode, Release
 from codes.response_cache import cached_response, store_response
 from codes.selection import (
     PARAMETERS,
@@ -224,7 +224,7 @@ def published_release(label: str) -> Release:
     release = (
         Release.objects.published()
         .filter(label__iexact=label.strip())
-        .select_related("compared_to")
+        .select_related("compared_to", "poa")
         .first()
         if could_be_label(label.strip())
         else None
@@ -313,9 +313,11 @@ class ReleaseDetailView(ApiView):
                 "url": release_url(request, release),
                 "structure": release.structure,
                 "compared_to": rep.release_ref(compared_to),
+                "comparison_note": release.comparison_note(),
                 "changes": release.change_summary(),
                 "addenda_agrees": release.addenda_agrees(),
                 "conversion_table": release.conversions.exists(),
+                "poa_exempt_list": rep.poa_list_summary(release),
                 "links": {
                     "changes": release_url(request, release, "api:release-changes"),
                     "changes_csv": release_url(request, release, "api:release-changes-csv"),
@@ -356,6 +358,7 @@ class CodeDetailView(ApiView):
             )
             return {
                 **rep.code_detail(code_detail(found), text=code),
+                **rep.poa_exemption(PoaExemptCode.objects.is_exempt(release, found.code)),
                 "index_entries": index_rep.code_entries(request, entries, code=found.dotted),
             }
 
@@ -711,6 +714,7 @@ class ReleaseChangesView(ApiView):
         return {
             "release": rep.release_ref(release),
             "compared_to": rep.release_ref(release.compared_to),
+            "comparison_note": release.comparison_note(),
             "summary": release.change_summary(),
             "count": len(results),
             "results": results,

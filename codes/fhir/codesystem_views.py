@@ -10,7 +10,7 @@ from codes.api.errors import CODE_NOT_FOUND, ERROR_CODES, NOT_FOUND, ApiError
 from codes.codeset import codeset_for
 from codes.icd10 import parse_code_input
 from codes.lookup import note_origin, notes_for
-from codes.models import Code
+from codes.models import Code, PoaExemptCode
 from codes.selection import published_releases
 from codes.validation import validate
 
@@ -96,6 +96,7 @@ class LookupView(FhirView):
                     for child in codeset.children.get(entry.code, [])
                 ],
                 notes=notes,
+                poa_exempt=PoaExemptCode.objects.is_exempt(release, entry.code),
                 wanted=wanted,
             )
 

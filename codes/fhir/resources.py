@@ -94,6 +94,13 @@ PROPERTIES = [
         "chapter; the description names the note's kind and where it is written.",
         "type": "string",
     },
+    {
+        "code": "poaExempt",
+        "description": "Exempt from present-on-admission (POA) reporting in this version: in "
+        "CMS's POA-exempt list. Absent when no POA-exempt list is imported for the version "
+        "(unknown, not false).",
+        "type": "boolean",
+    },
 ]
 PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
 FILTERS = [
@@ -153,6 +160,7 @@ def lookup_parameters(
     parent: str,
     children: list[tuple[str, str]],
     notes: list[tuple[str, str]],
+    poa_exempt: bool | None,
     wanted: set[str],
 ) -> dict:
     """$lookup's answer; `wanted`: the properties asked for (all when empty or "*"); `notes`:
@@ -183,6 +191,8 @@ def lookup_parameters(
         values.append(("parent", {"valueCode": dotted(parent)}, ""))
     values += [("child", {"valueCode": dotted(child)}, title_) for child, title_ in children]
     values += [("note", {"valueString": text}, description) for text, description in notes]
+    if poa_exempt is not None:
+        values.append(("poaExempt", {"valueBoolean": poa_exempt}, ""))
     for name, value, description in values:
         if all_wanted or name in wanted:
             part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]

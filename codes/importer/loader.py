@@ -19,6 +19,7 @@ from codes.importer.conversion_table import ConversionRow
 from codes.importer.diff import Entry, compute_changes
 from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.index_data import IndexData
+from codes.importer.poa import PoaList as PoaListData
 from codes.importer.release_data import (
     ChapterRow,
     CodeRow,
@@ -35,6 +36,9 @@ from codes.models import (
     IndexCodeReference,
     IndexTerm,
     Note,
+    PoaExemptCode,
+    PoaList,
+    PoaListChange,
     Release,
     ReleaseIndex,
     Section,
@@ -99,10 +103,13 @@ def load_release(
     progress: Progress = lambda message: None,
     conversion: Sequence[ConversionRow] = (),
     index: IndexData | None = None,
+    poa: PoaListData | None = None,
+    poa_report: dict | None = None,
 ) -> Release:
     """Store a release. A draft with the same date or label is replaced; a published one only
     with `replace`. `conversion`: the rows of CMS's conversion table shipped with it; `index`:
-    its Alphabetic Index, which it shows at once."""
+    its Alphabetic Index, which it shows at once; `poa`: its POA-exempt list, cross-checked
+    (`poa_report`: what the checks found)."""
     with transaction.atomic():
         _remove_existing(effective_date=effective_date, label=label, replace=replace)
         now = timezone.now()
@@ -146,6 +153,9 @@ def load_release(
                 release, index, imported_by=imported_by, at=now, progress=progress
             )
             release.save(update_fields=["index"])
+        if poa is not None:
+            progress(f"Writing the POA-exempt list ({len(poa.codes):,} codes)")
+            _write_poa(release, poa, report=poa_report or {}, imported_by=imported_by, at=now)
 
         previous = Release.objects.published().before(release).first()
         new_entries = [
@@ -156,6 +166,8 @@ def load_release(
         _store_changes(release, previous, new_entries)
         refresh_changes_after(effective_date, progress=progress)
     written = [Code, Note, CodeChange, ConversionEntry]
+    if poa is not None:
+        written += [PoaExemptCode, PoaListChange]
     if index is not None:
         written += [IndexTerm, IndexCodeReference]
     _analyze(written, label=label)
@@ -188,6 +200,75 @@ def load_index(
         if publish or not locked.is_published:
             stored.publish()
     _analyze([IndexTerm, IndexCodeReference], label=f"The Index of {label}")
+    return stored
+
+
+@_refusing_database_errors
+def load_poa_list(
+    release: Release,
+    poa: PoaListData,
+    *,
+    label: str,
+    report: dict,
+    replace: bool = False,
+    imported_by: str = "",
+    progress: Progress = lambda message: None,
+) -> PoaList:
+    """Store a POA-exempt list for a release already loaded (`label` is its label, for
+    messages); a list it already has is replaced only with `replace`."""
+    from codes.selection import forget_published_releases
+
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        existing = PoaList.objects.filter(release=locked).first()
+        if existing is not None:
+            if not replace:
+                raise ImportFileError(
+                    f"{label} already has a POA-exempt list (FY{existing.fiscal_year}, "
+                    f"imported {existing.imported_at:%Y-%m-%d %H:%M}); replacing it needs the "
+                    "explicit replace option"
+                )
+            existing.delete()
+        now = timezone.now()
+        progress(f"Writing the POA-exempt list of {label} ({len(poa.codes):,} codes)")
+        stored = _write_poa(locked, poa, report=report, imported_by=imported_by, at=now)
+        # Every cache of the release's answers (pages, API, code sets) is keyed by its import
+        # time: its answers now say whether a code is POA-exempt.
+        Release.objects.filter(pk=locked.pk).update(imported_at=now)
+        forget_published_releases()
+    _analyze([PoaExemptCode, PoaListChange], label=f"The POA-exempt list of {label}")
+    return stored
+
+
+def _write_poa(
+    release: Release, poa: PoaListData, *, report: dict, imported_by: str, at
+) -> PoaList:
+    stored = PoaList.objects.create(
+        release=release,
+        fiscal_year=poa.fiscal_year,
+        code_count=len(poa.codes),
+        report=report,
+        imported_at=at,
+        imported_by=imported_by,
+    )
+    _bulk_insert(
+        PoaExemptCode,
+        ["poa_list", "code", "sequence"],
+        ((stored.pk, row.code, sequence) for sequence, row in enumerate(poa.codes, start=1)),
+    )
+    changes = [
+        *((row.code, PoaListChange.Change.ADDED, "", row.title) for row in poa.added or ()),
+        *((row.code, PoaListChange.Change.DELETED, row.title, "") for row in poa.deleted or ()),
+        *(
+            (row.code, PoaListChange.Change.REVISED, row.old_title, row.new_title)
+            for row in poa.revised or ()
+        ),
+    ]
+    _bulk_insert(
+        PoaListChange,
+        ["poa_list", "code", "change", "old_title", "new_title", "sequence"],
+        ((stored.pk, *change, sequence) for sequence, change in enumerate(changes, start=1)),
+    )
     return stored
 
 

@@ -17,8 +17,15 @@ from codes.importer.conversion_table import ConversionRow, parse_conversion_tabl
 from codes.importer.errors import ImportFileError
 from codes.importer.index_data import IndexData, build_index_data, index_code_map
 from codes.importer.index_xml import PART_NAMES, IndexPart, parse_index_xml
-from codes.importer.loader import Progress, load_index, load_release, refuse_clashing
+from codes.importer.loader import (
+    Progress,
+    load_index,
+    load_poa_list,
+    load_release,
+    refuse_clashing,
+)
 from codes.importer.order_file import parse_order_file
+from codes.importer.poa import PoaList, check_poa_list, parse_poa_files
 from codes.importer.release_data import (
     ChapterRow,
     CodeRow,
@@ -30,7 +37,7 @@ from codes.importer.release_data import (
 )
 from codes.importer.sources import ReleaseSources, read_sources
 from codes.importer.tabular_xml import parse_tabular_xml
-from codes.models import Code, Note, Release
+from codes.models import Code, Note, PoaExemptCode, Release
 
 _VERSION_RE = re.compile(rb"<version>\s*([0-9]{4})\s*</version>")
 
@@ -48,12 +55,28 @@ def import_release(
     index_of_another_year: bool = False,
 ) -> Release:
     """Import a release from its files; or, when the files are only Index XML, add that Index
-    to a release already loaded (see import_index). `index_of_another_year`: accept Index
-    files whose <version> is not the release's fiscal year."""
+    to a release already loaded (see import_index), and when they are only a POA-exempt list,
+    add that list (see import_poa). `index_of_another_year`: accept Index files whose
+    <version> is not the release's fiscal year."""
     progress(f"Reading {len(files)} file(s)")
     sources = read_sources(files)
     if label and sources.has_release_files and label_problem(label):
         raise ImportFileError(label_problem(label))
+    if not sources.has_release_files and sources.poa_members:
+        if sources.index_members:
+            raise ImportFileError(
+                "an Index and a POA-exempt list were given without the release's files: add "
+                "them to a loaded release one at a time"
+            )
+        return import_poa(
+            sources,
+            fiscal_year=fiscal_year,
+            effective_date=effective_date,
+            label=label,
+            replace=replace,
+            imported_by=imported_by,
+            progress=progress,
+        )
     if not sources.has_release_files:
         return import_index(
             sources,
@@ -115,6 +138,10 @@ def import_release(
     if table is not None:
         progress("Parsing the conversion table")
     conversion = parse_conversion_table(table.data, filename=table.name) if table else []
+    poa = None
+    if sources.poa_members:
+        progress("Parsing the POA-exempt list")
+        poa = parse_poa_files([(member.name, member.data) for member in sources.poa_members])
 
     previous = None
     if parsed_tabular is None:
@@ -150,6 +177,16 @@ def import_release(
             effective_date=effective_date,
             name=table.name,
         )
+    poa_report = None
+    if poa is not None:
+        progress("Cross-checking the POA-exempt list with the codes")
+        poa_report = check_poa_list(
+            poa,
+            codes={row.code: row.is_billable for row in data.codes},
+            fiscal_year=fiscal_year,
+            label=label,
+            **previous_poa_list(poa, effective_date=effective_date),
+        )
     index = None
     if sources.index_members:
         parts = parse_index_parts(
@@ -170,7 +207,103 @@ def import_release(
         progress=progress,
         conversion=conversion,
         index=index,
+        poa=poa,
+        poa_report=poa_report,
     )
+
+
+def import_poa(
+    sources: ReleaseSources,
+    *,
+    fiscal_year: int | None = None,
+    effective_date: datetime.date | None = None,
+    label: str | None = None,
+    replace: bool = False,
+    imported_by: str = "",
+    progress: Progress = lambda message: None,
+) -> Release:
+    """Add a POA-exempt list (CMS's zip, or its files) to a release already loaded, checked
+    against that release's codes: the release named by `label`, else the one effective on
+    `effective_date`, else the one release of the list's fiscal year."""
+    progress("Parsing the POA-exempt list")
+    poa = parse_poa_files([(member.name, member.data) for member in sources.poa_members])
+    release = release_for_poa(
+        poa, fiscal_year=fiscal_year, effective_date=effective_date, label=label
+    )
+    progress(f"Cross-checking the POA-exempt list with the codes of {release.label}")
+    rows = Code.objects.filter(release=release).values_list("code", "is_billable")
+    report = check_poa_list(
+        poa,
+        codes=dict(rows.iterator(10_000)),
+        fiscal_year=release.fiscal_year,
+        label=release.label,
+        **previous_poa_list(poa, effective_date=release.effective_date),
+    )
+    report["files_given"] = [
+        {"name": f.name, "sha256": f.sha256, "size": f.size} for f in sources.files
+    ]
+    load_poa_list(
+        release,
+        poa,
+        label=release.label,
+        report=report,
+        replace=replace,
+        imported_by=imported_by,
+        progress=progress,
+    )
+    release.refresh_from_db()
+    return release
+
+
+def release_for_poa(
+    poa: PoaList,
+    *,
+    fiscal_year: int | None,
+    effective_date: datetime.date | None,
+    label: str | None,
+) -> Release:
+    """The loaded release a POA-exempt list given alone is for, or a refusal saying why."""
+    if label:
+        release = Release.objects.filter(label__iexact=label.strip()).first()
+        what = f'labelled "{label[:100]}"'
+    elif effective_date is not None:
+        release = Release.objects.filter(effective_date=effective_date).first()
+        what = f"effective {effective_date}"
+    else:
+        fiscal_year = fiscal_year or poa.fiscal_year
+        releases = list(Release.objects.filter(fiscal_year=fiscal_year).order_by("effective_date"))
+        if len(releases) > 1:
+            raise ImportFileError(
+                f"FY{fiscal_year} has {len(releases)} releases loaded "
+                f"({', '.join(r.label for r in releases)}): say which one the POA-exempt list "
+                "is for (its label)"
+            )
+        release = releases[0] if releases else None
+        what = f"of FY{fiscal_year}"
+    if release is None:
+        raise ImportFileError(
+            f"only a POA-exempt list was given ({', '.join(poa.files.values())}), and no release "
+            f"{what} is loaded: import the release's codes first (the list is checked against "
+            "them), or give the list together with the release's files"
+        )
+    return release
+
+
+def previous_poa_list(poa: PoaList, *, effective_date: datetime.date) -> dict:
+    """The previous fiscal year's POA-exempt list, as loaded with the latest release before
+    `effective_date` that has it: {"previous": its codes, "previous_label": that release}, or
+    {} when none is loaded (the additions and deletions are then not checked)."""
+    release = (
+        Release.objects.filter(
+            effective_date__lt=effective_date, poa__fiscal_year=poa.fiscal_year - 1
+        )
+        .order_by("-effective_date")
+        .first()
+    )
+    if release is None:
+        return {}
+    codes = PoaExemptCode.objects.filter(poa_list__release=release).values_list("code", flat=True)
+    return {"previous": set(codes.iterator(10_000)), "previous_label": release.label}
 
 
 def import_index(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from codes.importer import index_xml
+from codes.importer import index_xml, poa
 from codes.importer.errors import ImportFileError
 
 ORDER = "order"
@@ -23,6 +23,9 @@ ORDER_ADDENDA = "order_addenda"
 CODES_ADDENDA = "codes_addenda"
 TABULAR = "tabular"
 CONVERSION_TABLE = "conversion_table"
+# The files of a POA-exempt list (list, its changes, ReadMe): several per upload, told apart by
+# codes.importer.poa.
+POA = "poa"
 # One role per part of the Alphabetic Index: "index_diseases", "index_drugs", ...
 INDEX_ROLES = {part: f"index_{part}" for part in index_xml.PARTS}
 
@@ -49,6 +52,7 @@ class Member:
 class ReleaseSources:
     files: tuple[SourceFile, ...]
     members: dict[str, Member]  # role -> member; each role at most once
+    poa_members: tuple[Member, ...]  # the files of a POA-exempt list, if given
     fiscal_year: int | None  # detected from names; None when no name carries it
     effective_date: datetime.date | None
     ignored: tuple[str, ...]  # names passed over (PDFs, XSDs...)
@@ -77,6 +81,7 @@ _ROLE_LABELS = {
     CODES_ADDENDA: "codes addenda file",
     TABULAR: "tabular XML",
     CONVERSION_TABLE: "conversion table",
+    POA: "POA-exempt list file",
     **{role: f"{index_xml.PART_NAMES[part]} XML" for part, role in INDEX_ROLES.items()},
 }
 _TEXT_ROLES = (ORDER, CODES, ORDER_ADDENDA, CODES_ADDENDA)
@@ -173,7 +178,8 @@ def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
         if not candidates:
             raise ImportFileError(
                 "none of the files is an ICD-10-CM order, codes, addenda, tabular XML, Index "
-                f"XML or conversion table file (got: {_list_names([s.name for s in sources])})"
+                "XML, conversion table or POA-exempt list file (got: "
+                f"{_list_names([s.name for s in sources])})"
             )
         _one_file_per_role(candidates)
         claimed = sum(candidate.size for candidate in candidates)
@@ -194,7 +200,8 @@ def read_sources(files: Sequence[tuple[str, bytes]]) -> ReleaseSources:
     fiscal_year, effective_date = _release_date(found)
     return ReleaseSources(
         files=tuple(sources),
-        members={item.member.role: item.member for item in found},
+        members={item.member.role: item.member for item in found if item.member.role != POA},
+        poa_members=tuple(item.member for item in found if item.member.role == POA),
         fiscal_year=fiscal_year,
         effective_date=effective_date,
         ignored=tuple(ignored),
@@ -213,6 +220,8 @@ def _file_candidate(base: str, data: bytes) -> _Candidate | None:
         return None
     role = _xml_role(data, where=base) if _looks_like_xml(data) else None
     role = role or _role_of(base, where=base)
+    if role is None and not _looks_like_xml(data) and poa.file_part(data[:_SNIFFED_BYTES]):
+        role = POA
     if role is None:
         if not _looks_like_xml(data):
             _check_text(data, where=base)  # refuse a binary file whatever its name
@@ -334,6 +343,10 @@ def _zip_candidates(
             # their first bytes, unpacked alone.
             head = _read_member(archive, info, where=where, limit=_SNIFFED_BYTES, whole=False)
             role = _xml_role(head, where=where) or role
+        if role is None and base.lower().endswith(".txt"):
+            # The POA-exempt lists' names vary by year: their first line says what they are.
+            head = _read_member(archive, info, where=where, limit=_SNIFFED_BYTES, whole=False)
+            role = POA if poa.file_part(head) else None
         if role is None:
             ignored.append(where)
             continue
@@ -348,7 +361,8 @@ def _zip_candidates(
         if not names:
             raise ImportFileError("is an empty zip file", file=outer)
         raise ImportFileError(
-            "holds no ICD-10-CM order, codes, addenda, tabular XML or Index XML file "
+            "holds no ICD-10-CM order, codes, addenda, tabular XML, Index XML or POA-exempt "
+            "list file "
             f"(it holds: {_list_names(names)})",
             file=outer,
         )
@@ -498,6 +512,8 @@ def _check_text(data: bytes, *, where: str) -> None:
 def _one_file_per_role(candidates: list[_Candidate]) -> None:
     first: dict[str, str] = {}
     for candidate in candidates:
+        if candidate.role == POA:
+            continue  # several files make one list: codes.importer.poa checks them
         if candidate.role in first:
             raise ImportFileError(
                 f"two {_ROLE_LABELS[candidate.role]}s were given, {first[candidate.role]} and "

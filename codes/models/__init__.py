@@ -1,7 +1,9 @@
 """The models of the codes app: the releases and their rows (codes.models.releases), and the
-Alphabetic Index imported with them (codes.models.index)."""
+Alphabetic Index imported with them (codes.models.index), the POA-exempt lists
+(codes.models.poa)."""
 
 from codes.models.index import IndexCodeReference, IndexTerm, ReleaseIndex
+from codes.models.poa import PoaExemptCode, PoaList, PoaListChange
 from codes.models.releases import (
     AuditEvent,
     Chapter,
@@ -33,6 +35,9 @@ __all__ = [
     "IndexCodeReference",
     "IndexTerm",
     "Note",
+    "PoaExemptCode",
+    "PoaList",
+    "PoaListChange",
     "Release",
     "ReleaseBusy",
     "ReleaseIndex",

@@ -203,6 +203,15 @@ class Release(models.Model):
         first, last = self.compared_to.fiscal_year + 1, self.fiscal_year - 1
         return f"FY{first}" if first == last else f"FY{first}–FY{last}"
 
+    def comparison_note(self) -> str:
+        """Said wherever the changes are shown when they are not against the release just
+        before: "compared with FY2017; FY2018–FY2023 are not loaded", else ""."""
+        gap = self.not_loaded_since_compared()
+        if not gap:
+            return ""
+        verb = "are" if "–" in gap else "is"
+        return f"compared with {self.compared_to.label}; {gap} {verb} not loaded"
+
     def addenda_agrees(self) -> bool | None:
         """Whether the stored changes equal the summary of the order addenda shipped with the
         release; None when it came without addenda or nothing was compared."""
@@ -473,6 +482,7 @@ class ImportRunQuerySet(models.QuerySet):
         user: models.Model | None,
         index_only: bool = False,
         index_of_another_year: bool = False,
+        poa_only: bool = False,
     ) -> "ImportRun":
         """Queue an import of these files, or raise ImportInProgress for the same release.
 
@@ -493,6 +503,7 @@ class ImportRunQuerySet(models.QuerySet):
                     stage="Waiting for a worker",
                     index_only=index_only,
                     index_of_another_year=index_of_another_year,
+                    poa_only=poa_only,
                 )
         except IntegrityError:
             raise ImportInProgress(self.get(active_key=key)) from None
@@ -537,6 +548,8 @@ class ImportRun(models.Model):
     index_only = models.BooleanField(default=False)
     # The operator accepted Index files whose <version> is not the release's fiscal year.
     index_of_another_year = models.BooleanField(default=False)
+    # Only a POA-exempt list, added to the release `label` names.
+    poa_only = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -651,7 +664,9 @@ class ImportRun(models.Model):
             raise RunTakenOver(self)
 
     def succeed(self, release: Release) -> bool:
-        if not self.index_only:
+        if self.poa_only:
+            message = f"Added the POA-exempt list to {release.label}."
+        elif not self.index_only:
             message = f"Imported {release.label} as a draft."
         elif release.is_published:
             message = (
@@ -696,6 +711,7 @@ class ImportRun(models.Model):
                     label=self.label,
                     index_only=self.index_only,
                     index_of_another_year=self.index_of_another_year,
+                    poa_only=self.poa_only,
                     active_key=self.effective_date.isoformat(),
                     retry_of=self,
                     files=self.files,

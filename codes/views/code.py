@@ -16,7 +16,7 @@ from codes.icd10 import dotted, undotted
 from codes.index_lookup import entries_leading_to
 from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
-from codes.models import Note
+from codes.models import Note, PoaExemptCode
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
@@ -97,6 +97,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             ),
             "api_url": api_url,
             "later": later_change(row.code, release, history),
+            "poa_exempt": PoaExemptCode.objects.is_exempt(release, row.code),
         },
     )
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, undotted
-from codes.models import CodeChange, Release
+from codes.models import CodeChange, PoaList, PoaListChange, Release
 from codes.views.common import (
     get_published_or_404,
     get_site_with_release,
@@ -63,6 +63,7 @@ def release_changes(request: HttpRequest, label: str) -> HttpResponse:
             "summary": release.change_summary() if release.compared_to_id else None,
             "filters": filters,
             "page": page,
+            **_poa_list(release),
         },
     )
 
@@ -90,6 +91,20 @@ def release_changes_csv(request: HttpRequest, label: str) -> HttpResponse:
             ]
         )
     return response
+
+
+def _poa_list(release: Release) -> dict:
+    """The release's POA-exempt list and its changes (one query: the published releases are
+    read with their list)."""
+    try:
+        poa_list = release.poa
+    except PoaList.DoesNotExist:
+        return {"poa_list": None}
+    changes = list(poa_list.changes.all())
+    counts = {change: 0 for change in PoaListChange.Change.values}
+    for change in changes:
+        counts[change.change] += 1
+    return {"poa_list": poa_list, "poa_changes": changes, "poa_counts": counts}
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:

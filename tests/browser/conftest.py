@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import FIXTURE_FOLDERS
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,7 +99,7 @@ def bundled_releases(django_db_setup, django_db_blocker) -> None:
     with django_db_blocker.unblock():
         if Release.objects.published().count() < 2:
             Release.objects.all().delete()
-            call_command("load_bundled_releases", stdout=io.StringIO())
+            call_command("load_bundled_releases", *FIXTURE_FOLDERS, stdout=io.StringIO())
 
 
 @pytest.fixture(scope="session")

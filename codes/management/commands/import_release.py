@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from codes.importer.errors import ImportFileError, ReleaseNotStored
 from codes.importer.run import import_release
-from codes.models import Release
+from codes.models import PoaList, Release
 
 
 def iso_date(text: str) -> datetime.date:
@@ -93,11 +93,17 @@ def release_summary(release: Release) -> str:
     for warning in release.report.get("warnings", []):
         lines.append(f"  warning: {warning}")
     lines += index_summary(release)
+    lines.append(poa_summary(release))
     if release.compared_to is None:
         lines.append("  changes: none computed (no earlier release loaded)")
     else:
         summary = release.change_summary()
-        lines.append(f"  changes against {release.compared_to.label}:")
+        note = release.comparison_note()
+        lines.append(
+            f"  changes against {release.compared_to.label}"
+            + (f" ({note.split('; ', 1)[1]})" if note else "")
+            + ":"
+        )
         for tally, counts in summary.items():
             lines.append(
                 f"    {tally:8} {counts['added']:5} added {counts['deleted']:5} deleted "
@@ -110,6 +116,23 @@ def release_summary(release: Release) -> str:
                 + ("agrees" if agrees else "DISAGREES (see the release report)")
             )
     return "\n".join(lines)
+
+
+def poa_summary(release: Release) -> str:
+    poa_list = PoaList.objects.filter(release=release).first()
+    if poa_list is None:
+        return "  POA-exempt list: not imported"
+    counts = poa_list.change_counts()
+    compared = poa_list.report.get("compared_with")
+    return (
+        f"  POA-exempt list FY{poa_list.fiscal_year}: {poa_list.code_count:,} codes; CMS lists "
+        f"{counts['added']} added, {counts['deleted']} deleted, {counts['revised']} revised "
+        + (
+            f"(checked against the list of {compared})"
+            if compared
+            else "(not checked: the previous year's list is not loaded)"
+        )
+    )
 
 
 def index_summary(release: Release) -> list[str]:

@@ -224,7 +224,9 @@ def test_a_word_search_says_why_each_code_was_found(api):
     [
         ("/api/v1/codes/Z53/?fy=2026", 6),
         ("/api/v1/codes/S72.001/", 7),  # one of them for its POA exemption
-        ("/api/v1/codes/T78.07XA/?fy=2026", 4),
+        # a deleted code: its last date of service needs the published releases (cached
+        # between requests in production, read every time in tests)
+        ("/api/v1/codes/T78.07XA/?fy=2026", 5),
         ("/api/v1/codes/G35/history/", 5),
         ("/api/v1/codes/?q=Z53.01", 5),
         ("/api/v1/codes/?q=cholera", 5),

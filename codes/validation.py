@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from codes.codeset import CodeSet, codeset_for
+from codes.codeset import CodeSet, SeventhCharacter, codeset_for
 from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, Release
 
@@ -58,7 +58,7 @@ class Verdict:
     message: str
     suggestions: list[Suggestion] = field(default_factory=list)
     # Allowed 7th characters with their meaning, when one is needed or wrong.
-    seventh_characters: list[tuple[str, str]] = field(default_factory=list)
+    seventh_characters: list[SeventhCharacter] = field(default_factory=list)
 
     @property
     def dotted(self) -> str:

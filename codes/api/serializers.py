@@ -173,6 +173,11 @@ class NoteSerializer(serializers.Serializer):
 class SeventhCharacterSerializer(serializers.Serializer):
     character = serializers.CharField()
     meaning = serializers.CharField()
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='CMS\'s further wording of this character: 2 "stable" of H34.81, "Old central '
+        'retinal vein occlusion".',
+    )
 
 
 class SeventhCharactersSerializer(serializers.Serializer):

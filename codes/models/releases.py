@@ -367,7 +367,8 @@ class Note(models.Model):
     code = models.CharField(max_length=7, blank=True)
     kind = models.CharField(max_length=25, choices=Kind.choices)
     text = models.TextField()
-    character = models.CharField(max_length=1, blank=True)  # for 7th-character definitions
+    # A 7th-character definition's character, or the one a 7th-character note words further.
+    character = models.CharField(max_length=1, blank=True)
     sequence = models.PositiveIntegerField()  # document order within the release
 
     class Meta:

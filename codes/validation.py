@@ -3,6 +3,13 @@
 Two facts are answered separately, as coders need them: the code exists in the release (as a
 header or a billable code) and it is billable there. When it is not valid, the reason says why in
 a word a program can act on, and the suggestions say what to use instead.
+
+A header is `missing_seventh_character` only under a 7th-character definition of the tabular XML
+(S72.001 under S72's <sevenChrDef>; E08.321 under E08.32's, whose 7th character is laterality).
+A header whose 7-character children are codes of their own (C44.102 -> C44.1021 "right upper
+eyelid": 52 such headers in FY2026) is `header_not_billable` with those codes. A release imported
+without its tabular XML has no definitions: its order file cannot tell the two apart, so its
+headers are `header_not_billable` (true of both, and the billable codes listed are the same).
 """
 
 from collections.abc import Iterable, Sequence
@@ -139,14 +146,13 @@ def _verdict(
 def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
     completions = _seventh_completions(code, codeset)
     if completions:
-        defined = codeset.seventh_characters_for(code)
         return answer(
             MISSING_SEVENTH_CHARACTER,
             f"{dotted(code)} needs a 7th character: "
             + ", ".join(dotted(c.code) for c in completions[:MAX_SUGGESTIONS])
             + ".",
             suggestions=completions[:MAX_SUGGESTIONS],
-            seventh_characters=defined[1] if defined else [],
+            seventh_characters=codeset.seventh_characters_for(code)[1],
         )
     below = [Suggestion(e.code, e.title) for e in codeset.billable_below(code)]
     return answer(
@@ -158,8 +164,9 @@ def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
 
 
 def _seventh_completions(code: str, codeset: CodeSet) -> list[Suggestion]:
-    """The billable codes that complete `code` with (placeholders and) a 7th character only."""
-    if len(code) > 6:
+    """The billable codes that complete `code` with (placeholders and) a 7th character of a
+    7th-character definition; none when no definition applies to `code`."""
+    if len(code) > 6 or codeset.seventh_characters_for(code) is None:
         return []
     stem = code.ljust(6, "X")
     return [

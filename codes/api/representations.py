@@ -194,6 +194,7 @@ def change(item: CodeChange, *, successors: list[Suggestion], source: str) -> di
         "code": dotted(item.code),
         "code_undotted": item.code,
         "change": item.change,
+        "kind": item.kind,
         "billable": item.is_billable,
         "old_title": item.old_long_title,
         "new_title": item.new_long_title,

@@ -303,6 +303,7 @@ class ReleaseDetailView(ApiView):
 
         def build() -> dict:
             compared_to = release.compared_to
+            addenda = release.addenda_comparison()
             return {
                 "release": rep.release_ref(release),
                 **rep.release_ref(release),
@@ -312,7 +313,9 @@ class ReleaseDetailView(ApiView):
                 "structure": release.structure,
                 "compared_to": rep.release_ref(compared_to),
                 "changes": release.change_summary(),
-                "addenda_agrees": release.addenda_agrees(),
+                "addenda_agrees": addenda.agrees if addenda else None,
+                "addenda_differences": addenda.differences if addenda else None,
+                "addenda_revisions_counted_apart": addenda.listed_apart if addenda else None,
                 "conversion_table": release.conversions.exists(),
                 "links": {
                     "changes": release_url(request, release, "api:release-changes"),

@@ -18,10 +18,11 @@ COUNT_RE = re.compile(r"\s*(?P<count>[0-9]+) (?P<what>additions|deletions|revisi
 # more than 4,300 digits with a bare ValueError.
 MAX_COUNT_DIGITS = 9
 # "Add:         1 B8801   Infestation by Demodex mites ..."; "Revise from:" is followed by its
-# "Revise to:", which carries the revision.
-LABEL_WIDTH = 13
-CHANGE_OF_LABEL = {"Add:": "added", "Delete:": "deleted", "Revise to:": "revised"}
-REVISE_FROM = "Revise from:"
+# "Revise to:", which carries the revision. Read by words, not columns: the label is padded to
+# 13 columns in the files seen, which need not hold for every year's.
+LABEL_RE = re.compile(r"(?P<label>Add|Delete|Revise from|Revise to):")
+CHANGE_LINE_RE = re.compile(r"[A-Za-z ]+:\s+(?P<flag>[01])\s+(?P<code>[0-9A-Z]{3,7})(?:\s|$)")
+CHANGE_OF_LABEL = {"Add": "added", "Delete": "deleted", "Revise to": "revised"}
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,12 @@ def parse_addenda_summary(data: bytes, *, filename: str) -> AddendaSummary:
     changes: list[AddendaChange] = []
     for number, line in enumerate(decode_lines(data, filename=filename), start=1):
         heading = line.strip()
-        label = line[:LABEL_WIDTH].strip()
-        if label in CHANGE_OF_LABEL or label == REVISE_FROM:
-            change = _change(line, filename=filename, number=number)
-            if label != REVISE_FROM:
-                changes.append(AddendaChange(change[0], CHANGE_OF_LABEL[label], change[1], number))
+        labelled = LABEL_RE.match(line)
+        if labelled:
+            code, is_billable = _change(line, filename=filename, number=number)
+            if labelled["label"] in CHANGE_OF_LABEL:
+                change = CHANGE_OF_LABEL[labelled["label"]]
+                changes.append(AddendaChange(code, change, is_billable, number))
         elif heading in ("Codes", "Headers"):
             current = blocks.setdefault(heading, {})
         elif current is not None and (match := COUNT_RE.match(line)):
@@ -93,15 +95,14 @@ def addenda_from_report(report: dict) -> AddendaSummary:
 
 def _change(line: str, *, filename: str, number: int) -> tuple[str, bool]:
     """(code, is_billable) of an addenda line."""
-    rest = line[LABEL_WIDTH:]
-    flag, code = rest[:1], rest[2:9].rstrip()
-    if flag not in ("0", "1") or rest[1:2] != " " or UNDOTTED_CODE_RE.fullmatch(code) is None:
+    match = CHANGE_LINE_RE.match(line)
+    if match is None or UNDOTTED_CODE_RE.fullmatch(match["code"]) is None:
         raise ImportFileError(
             f"not an addenda line (label, flag 0 or 1, code): {line[:40]!r}",
             file=filename,
             line=number,
         )
-    return code, flag == "1"
+    return match["code"], match["flag"] == "1"
 
 
 def _counts(block: dict[str, int]) -> ChangeCounts:

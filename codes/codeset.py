@@ -32,14 +32,26 @@ class Entry(NamedTuple):
     sequence: int
 
 
+class SeventhCharacter(NamedTuple):
+    character: str
+    meaning: str  # the extension's text: "stable"
+    # CMS's further wording of this character: ("Old central retinal vein occlusion",)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def described(self) -> str:
+        """ "stable (Old central retinal vein occlusion)" """
+        return f"{self.meaning} ({'; '.join(self.notes)})" if self.notes else self.meaning
+
+
 @dataclass
 class CodeSet:
     release_id: int
     entries: dict[str, Entry]
     sorted_codes: list[str]  # by code string, for prefix ranges
     children: dict[str, list[str]]  # in tabular order
-    # Codes whose <sevenChrDef> is their own: code -> [(character, text)] in order.
-    seventh_characters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Codes whose <sevenChrDef> is their own: code -> its characters in order.
+    seventh_characters: dict[str, list[SeventhCharacter]] = field(default_factory=dict)
     # The conversion table read backwards: previous code -> current codes, in table order;
     # and its code ranges ("H02.101-H02.106") as (first, last, current code).
     replaced_by: dict[str, list[str]] = field(default_factory=dict)
@@ -82,7 +94,7 @@ class CodeSet:
             entry = self.entries.get(entry.parent)
         return chain
 
-    def seventh_characters_for(self, code: str) -> tuple[str, list[tuple[str, str]]] | None:
+    def seventh_characters_for(self, code: str) -> tuple[str, list[SeventhCharacter]] | None:
         """The 7th-character definitions that apply at `code`: (defining code, definitions)."""
         for candidate in [code, *self.ancestors(code)]:
             if candidate in self.seventh_characters:
@@ -122,24 +134,42 @@ def _build(release: Release) -> CodeSet:
         entries[entry.code] = entry
         if entry.parent:
             children.setdefault(entry.parent, []).append(entry.code)
-    seventh: dict[str, list[tuple[str, str]]] = {}
-    definitions = (
-        Note.objects.filter(release=release, kind=Note.Kind.SEVENTH_CHARACTER)
-        .exclude(code="")
-        .exclude(character="")
-        .order_by("sequence")
-        .values_list("code", "character", "text")
-    )
-    for code, character, text in definitions:
-        seventh.setdefault(code, []).append((character, text))
     return CodeSet(
         release_id=release.pk,
         entries=entries,
         sorted_codes=sorted(entries),
         children=children,
-        seventh_characters=seventh,
+        seventh_characters=_seventh_characters(release),
         **_conversion(release),
     )
+
+
+def _seventh_characters(release: Release) -> dict[str, list[SeventhCharacter]]:
+    """Each 7th-character definition with the notes bound to its characters (one query)."""
+    characters: dict[str, dict[str, tuple[str, list[str]]]] = {}
+    rows = (
+        Note.objects.filter(
+            release=release,
+            kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE],
+        )
+        .exclude(code="")
+        .exclude(character="")
+        .order_by("sequence")
+        .values_list("code", "kind", "character", "text")
+    )
+    for code, kind, character, text in rows:
+        defined = characters.setdefault(code, {})
+        if kind == Note.Kind.SEVENTH_CHARACTER:
+            defined[character] = (text, [])
+        elif character in defined:  # a note follows the extension it belongs to
+            defined[character][1].append(text)
+    return {
+        code: [
+            SeventhCharacter(character, meaning, tuple(notes))
+            for character, (meaning, notes) in defined.items()
+        ]
+        for code, defined in characters.items()
+    }
 
 
 def _conversion(release: Release) -> dict:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from codes.codeset import CodeSet, Entry, codeset_for
+from codes.codeset import CodeSet, Entry, SeventhCharacter, codeset_for
 from codes.icd10 import dotted, undotted
 from codes.models import Code, CodeChange, Note, Release, Section
 from codes.selection import published_releases
@@ -43,7 +43,10 @@ class CodeDetail:
     billable_below: list[Code]  # for a header: what to code instead, in tabular order
     # Own notes first, then the parent's, ..., the section's, each heading section's, the chapter's.
     notes: list[NoteFromPath]
-    seventh_characters: list[Note] = field(default_factory=list)
+    # The 7th characters that apply (the nearest definition's), each with its own notes, and
+    # the definition's general notes ("The appropriate 7th character is to be added ...").
+    seventh_characters: list[SeventhCharacter] = field(default_factory=list)
+    seventh_character_notes: list[str] = field(default_factory=list)
     seventh_characters_from: str = ""  # undotted code whose definitions apply
     # Complete codes that show the 7th character in use below this code (W19 -> W19XXXA).
     seventh_character_examples: list[Entry] = field(default_factory=list)
@@ -163,18 +166,20 @@ def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
 
 
 def _seventh_characters(code: Code, codeset: CodeSet) -> dict:
-    """The 7th-character note and definitions that apply at this code (the nearest wins)."""
+    """The 7th-character notes and definitions that apply at this code (the nearest wins)."""
     defined = codeset.seventh_characters_for(code.code)
     if defined is None or len(code.code) == 7:
         return {}
-    owner = defined[0]
-    notes = Note.objects.filter(
+    owner, characters = defined
+    general = Note.objects.filter(
         release_id=code.release_id,
         code=owner,
         kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE],
+        character="",
     )
     return {
-        "seventh_characters": list(notes),
+        "seventh_characters": characters,
+        "seventh_character_notes": [note.text for note in general],
         "seventh_characters_from": owner,
         "seventh_character_examples": seventh_character_examples(code.code, codeset),
     }

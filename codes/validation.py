@@ -3,13 +3,20 @@
 Two facts are answered separately, as coders need them: the code exists in the release (as a
 header or a billable code) and it is billable there. When it is not valid, the reason says why in
 a word a program can act on, and the suggestions say what to use instead.
+
+A header is `missing_seventh_character` only under a 7th-character definition of the tabular XML
+(S72.001 under S72's <sevenChrDef>; E08.321 under E08.32's, whose 7th character is laterality).
+A header whose 7-character children are codes of their own (C44.102 -> C44.1021 "right upper
+eyelid": 52 such headers in FY2026) is `header_not_billable` with those codes. A release imported
+without its tabular XML has no definitions: its order file cannot tell the two apart, so its
+headers are `header_not_billable` (true of both, and the billable codes listed are the same).
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from codes.codeset import CodeSet, codeset_for
+from codes.codeset import CodeSet, SeventhCharacter, codeset_for
 from codes.fiscal import last_day_before, no_year_between
 from codes.icd10 import dotted, parse_code_input
 from codes.models import Code, PoaExemptCode, Release
@@ -60,7 +67,7 @@ class Verdict:
     message: str
     suggestions: list[Suggestion] = field(default_factory=list)
     # Allowed 7th characters with their meaning, when one is needed or wrong.
-    seventh_characters: list[tuple[str, str]] = field(default_factory=list)
+    seventh_characters: list[SeventhCharacter] = field(default_factory=list)
     # In the release's POA-exempt list; None when the release has none imported.
     poa_exempt: bool | None = None
 
@@ -162,14 +169,13 @@ def _verdict(
 def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
     completions = _seventh_completions(code, codeset)
     if completions:
-        defined = codeset.seventh_characters_for(code)
         return answer(
             MISSING_SEVENTH_CHARACTER,
             f"{dotted(code)} needs a 7th character: "
             + ", ".join(dotted(c.code) for c in completions[:MAX_SUGGESTIONS])
             + ".",
             suggestions=completions[:MAX_SUGGESTIONS],
-            seventh_characters=defined[1] if defined else [],
+            seventh_characters=codeset.seventh_characters_for(code)[1],
         )
     below = [Suggestion(e.code, e.title) for e in codeset.billable_below(code)]
     return answer(
@@ -181,8 +187,9 @@ def _header(code: str, release: Release, codeset: CodeSet, answer) -> Verdict:
 
 
 def _seventh_completions(code: str, codeset: CodeSet) -> list[Suggestion]:
-    """The billable codes that complete `code` with (placeholders and) a 7th character only."""
-    if len(code) > 6:
+    """The billable codes that complete `code` with (placeholders and) a 7th character of a
+    7th-character definition; none when no definition applies to `code`."""
+    if len(code) > 6 or codeset.seventh_characters_for(code) is None:
         return []
     stem = code.ljust(6, "X")
     return [

@@ -61,6 +61,7 @@ def test_a_header_that_needs_a_seventh_character_lists_the_definitions(api):
     assert seventh["characters"][0] == {
         "character": "A",
         "meaning": "initial encounter for closed fracture",
+        "notes": [],
     }
     assert len(seventh["characters"]) == 16
 

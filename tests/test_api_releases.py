@@ -65,10 +65,25 @@ def test_a_release_says_what_changed_and_how_it_was_checked(api):
     }
     assert body["compared_to"]["label"] == "FY2025"
     assert body["changes"] == {
-        "codes": {"added": 487, "deleted": 28, "revised": 38},
-        "headers": {"added": 143, "deleted": 0, "revised": 7},
+        "codes": {
+            "added": 487,
+            "deleted": 28,
+            "revised": 38,
+            "short_title_only": 0,
+            "spacing_only": 0,
+        },
+        # CMS's 7 header revisions: 6 in words and W44G, which only lost a double space.
+        "headers": {
+            "added": 143,
+            "deleted": 0,
+            "revised": 6,
+            "short_title_only": 0,
+            "spacing_only": 1,
+        },
     }
     assert body["addenda_agrees"] is True
+    assert body["addenda_differences"] == []
+    assert body["addenda_revisions_counted_apart"] == ["W44.G"]
     assert body["conversion_table"] is True  # bundled with FY2026
     assert body["links"]["changes_csv"].endswith("/api/v1/releases/FY2026/changes.csv")
 
@@ -259,9 +274,10 @@ def test_errors_are_not_cacheable(api):
     ("url", "most"),
     [
         ("/api/v1/releases/", 1),
-        # The summary is read twice (once to compare); the POA-exempt list's changes counted.
-        ("/api/v1/releases/FY2026/", 5),
-        ("/api/v1/releases/FY2026/changes/", 3),
+        # The tallies (counts, then the revisions' titles), the changes to compare, and the
+        # POA-exempt list's changes.
+        ("/api/v1/releases/FY2026/", 6),
+        ("/api/v1/releases/FY2026/changes/", 4),
         ("/api/v1/releases/FY2026/changes.csv?type=deleted", 3),
         ("/api/v1/releases/FY2026/download.csv", 2),
         ("/api/v1/releases/FY2026/download.json", 2),

@@ -93,6 +93,7 @@ def test_s72_001_is_missing_its_seventh_character_and_lists_the_completions(api)
     assert verdict["seventh_characters"][0] == {
         "character": "A",
         "meaning": "initial encounter for closed fracture",
+        "notes": [],
     }
 
 

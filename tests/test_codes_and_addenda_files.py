@@ -1,6 +1,6 @@
 import pytest
 
-from codes.importer.addenda import parse_addenda_summary
+from codes.importer.addenda import AddendaChange, parse_addenda_summary
 from codes.importer.codes_file import parse_codes_file
 from codes.importer.errors import ImportFileError
 from tests.conftest import FY2026_ZIP, member, shared_file
@@ -47,3 +47,22 @@ def test_it_refuses_an_addenda_file_without_its_summary():
     head = data[: data.index(b"Headers")]
     with pytest.raises(ImportFileError, match=r'order-addenda-2026.txt: no complete "Codes"'):
         parse_addenda_summary(head, filename=name)
+
+
+def test_it_reads_every_line_of_the_fy2026_addenda():
+    name, data = member(FY2026_ZIP, "order-addenda")
+    summary = parse_addenda_summary(data, filename=name)
+    assert len(summary.changes) == 487 + 28 + 38 + 143 + 7
+    assert summary.changes[:2] == (
+        AddendaChange("B880", "deleted", True, 1),
+        AddendaChange("B880", "added", False, 2),
+    )
+    w44g = [c for c in summary.changes if c.code == "W44G"]
+    assert [(c.change, c.is_billable) for c in w44g] == [("revised", False)]
+
+
+def test_it_refuses_an_addenda_line_without_its_flag_and_code():
+    with pytest.raises(ImportFileError, match=r"addenda.txt, line 2: not an addenda line"):
+        parse_addenda_summary(
+            b"Add:         1 A000    Cholera\r\nDelete:      X A001\r\n", filename="addenda.txt"
+        )

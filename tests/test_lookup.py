@@ -43,7 +43,7 @@ def test_a_subcode_has_its_ancestors_in_order_and_its_own_notes_first(fy2026):
 def test_the_seventh_character_table_comes_from_the_nearest_definition(fy2026):
     detail = code_detail(find_code(fy2026, "S72.001"))
     assert detail.seventh_characters_from == "S72"
-    characters = [n.character for n in detail.seventh_characters if n.character]
+    characters = [seventh.character for seventh in detail.seventh_characters]
     assert characters[:3] == ["A", "B", "C"]
     assert code_detail(find_code(fy2026, "T07")).seventh_characters_from == "T07"
 

@@ -89,13 +89,16 @@ def test_notes_are_attached_in_order_to_chapters_sections_and_codes(fy2026):
     assert fy2026.note_count == notes.count()
 
 
-def test_the_stored_fy2026_changes_equal_the_cms_addenda_summary(fy2025, fy2026):
+def test_the_stored_fy2026_changes_agree_with_the_cms_addenda(fy2025, fy2026):
     assert fy2026.compared_to == fy2025
+    apart = {"short_title_only": 0, "spacing_only": 0}
     assert fy2026.change_summary() == {
-        "codes": {"added": 487, "deleted": 28, "revised": 38},
-        "headers": {"added": 143, "deleted": 0, "revised": 7},
+        "codes": {"added": 487, "deleted": 28, "revised": 38, **apart},
+        # CMS counts 7: W44.G's title only lost a double space, counted apart here.
+        "headers": {"added": 143, "deleted": 0, "revised": 6, **apart, "spacing_only": 1},
     }
     assert fy2026.addenda_agrees() is True
+    assert fy2026.addenda_comparison().listed_apart == ["W44.G"]
     g35 = CodeChange.objects.filter(release=fy2026, code="G35")
     assert sorted(g35.values_list("change", "is_billable")) == [
         ("added", False),

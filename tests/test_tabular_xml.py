@@ -200,12 +200,14 @@ def test_it_keeps_placeholder_diags_as_headers(codes_2026):
 
 def test_it_keeps_notes_interleaved_in_a_seventh_character_definition(codes_2026):
     assert [
-        (n.character, n.text) for n in codes_2026["H3481"].notes if n.kind == SEVENTH_CHARACTER
+        (n.kind, n.character, n.text)
+        for n in codes_2026["H3481"].notes
+        if n.kind in (SEVENTH_CHARACTER, "seventh_character_note") and n.character
     ] == [
-        ("0", "with macular edema"),
-        ("1", "with retinal neovascularization"),
-        ("2", "stable"),
-        ("", "Old central retinal vein occlusion"),
+        (SEVENTH_CHARACTER, "0", "with macular edema"),
+        (SEVENTH_CHARACTER, "1", "with retinal neovascularization"),
+        (SEVENTH_CHARACTER, "2", "stable"),
+        ("seventh_character_note", "2", "Old central retinal vein occlusion"),
     ]
 
 

@@ -61,7 +61,8 @@ def test_a_missing_seventh_character_lists_the_completions_and_their_meaning(fy2
     completions = [s.dotted for s in verdict.suggestions]
     assert completions[:3] == ["S72.001A", "S72.001B", "S72.001C"]
     assert len(completions) == 16
-    assert verdict.seventh_characters[0] == ("A", "initial encounter for closed fracture")
+    assert verdict.seventh_characters[0] == ("A", "initial encounter for closed fracture", ())
+    assert verdict.seventh_characters[1].notes == ("initial encounter for open fracture NOS",)
     w19 = validate("W19", fy2026)
     assert w19.reason == validation.MISSING_SEVENTH_CHARACTER
     assert [s.dotted for s in w19.suggestions] == ["W19.XXXA", "W19.XXXD", "W19.XXXS"]

@@ -24,6 +24,7 @@ from codes.admin.forms import ImportReleaseForm, human_size
 from codes.admin.indexes import index_summaries
 from codes.admin.refusals import refuse_busy
 from codes.icd10 import dotted, undotted
+from codes.importer.diff import REVISED, SHORT_TITLE_ONLY, SPACING_ONLY, TALLY_KINDS
 from codes.models import (
     AuditEvent,
     CodeChange,
@@ -203,6 +204,7 @@ def preview_view(request: HttpRequest, model_admin: ModelAdmin, pk: int) -> Http
     previous = release.compared_to
     summary = release.change_summary()
     addenda = release.report.get("addenda")
+    comparison = release.addenda_comparison()
     change = request.GET.get("change", CodeChange.Change.ADDED)
     if change not in CodeChange.Change.values:
         change = CodeChange.Change.ADDED
@@ -228,7 +230,8 @@ def preview_view(request: HttpRequest, model_admin: ModelAdmin, pk: int) -> Http
             counts=_counts(release, previous),
             summary_rows=_summary_rows(summary, addenda),
             addenda=addenda,
-            agrees=release.addenda_agrees(),
+            agrees=comparison.agrees if comparison else None,
+            comparison=comparison,
             checks=release.report.get("checks", []),
             warnings=release.report.get("warnings", []),
             unplaced=release.report.get("unplaced", []),
@@ -253,7 +256,13 @@ def preview_view(request: HttpRequest, model_admin: ModelAdmin, pk: int) -> Http
                 {
                     "change": name,
                     "tally": kind,
-                    "count": summary[kind][name],
+                    # The list shows every revision, whichever tally counts it.
+                    "count": summary[kind][name]
+                    + (
+                        summary[kind][SHORT_TITLE_ONLY] + summary[kind][SPACING_ONLY]
+                        if name == CodeChange.Change.REVISED
+                        else 0
+                    ),
                     "active": (name, kind) == (change, tally),
                 }
                 for kind in ("codes", "headers")
@@ -292,16 +301,19 @@ def _counts(release: Release, previous: Release | None) -> list[dict]:
 def _summary_rows(summary: dict, addenda: dict | None) -> list[dict]:
     rows = []
     for tally in ("codes", "headers"):
-        for change in CodeChange.Change.values:
+        for change in TALLY_KINDS:
             computed = summary[tally][change]
-            expected = addenda[tally][change] if addenda else None
+            expected = addenda[tally].get(change) if addenda else None
             rows.append(
                 {
                     "tally": "billable codes" if tally == "codes" else "headers",
-                    "change": change,
+                    "change": change.replace("_", " "),
                     "computed": computed,
                     "addenda": expected,
-                    "agrees": None if expected is None else expected == computed,
+                    # CMS's revisions may hold some tallied apart here: compared code by code.
+                    "agrees": None
+                    if expected is None or change == REVISED
+                    else expected == computed,
                 }
             )
     return rows
@@ -347,7 +359,7 @@ def _switch(request: HttpRequest, model_admin: ModelAdmin, pk: int, *, publish: 
         return redirect("admin:codes_release_preview", release.pk)
     problems = [c["detail"] for c in release.report.get("checks", []) if not c["ok"]]
     if release.addenda_agrees() is False:
-        problems.append("the computed changes disagree with the CMS addenda summary")
+        problems.append("the computed changes disagree with the CMS order addenda")
     return TemplateResponse(
         request,
         "admin/codes/release/confirm_switch.html",

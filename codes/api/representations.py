@@ -5,6 +5,7 @@ Codes are always given dotted (the canonical form, `code`) and undotted (`code_u
 
 import datetime
 
+from codes.codeset import SeventhCharacter
 from codes.icd10 import dotted, parse_code_input
 from codes.lookup import CodeDetail, HistoryRow
 from codes.models import Code, CodeChange, PoaList, Release
@@ -81,6 +82,10 @@ def suggestion(item: Suggestion) -> dict:
     return {"code": item.dotted, "code_undotted": item.code, "title": item.title}
 
 
+def seventh_character(seventh: SeventhCharacter) -> dict:
+    return {"character": seventh.character, "meaning": seventh.meaning, "notes": seventh.notes}
+
+
 def code_detail(detail: CodeDetail, *, text: str) -> dict:
     code = detail.code
     chapter, section = code.chapter, code.section
@@ -88,12 +93,8 @@ def code_detail(detail: CodeDetail, *, text: str) -> dict:
     if detail.seventh_characters_from:
         seventh = {
             "defined_at": dotted(detail.seventh_characters_from),
-            "notes": [n.text for n in detail.seventh_characters if not n.character],
-            "characters": [
-                {"character": n.character, "meaning": n.text}
-                for n in detail.seventh_characters
-                if n.character
-            ],
+            "notes": detail.seventh_character_notes,
+            "characters": [seventh_character(c) for c in detail.seventh_characters],
         }
     return {
         "release": release_ref(detail.release),
@@ -182,10 +183,7 @@ def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[
                 "suggestions": [suggestion(s) for s in item.suggestions]
                 if item.suggestions
                 else empty,
-                "seventh_characters": [
-                    {"character": character, "meaning": meaning}
-                    for character, meaning in item.seventh_characters
-                ]
+                "seventh_characters": [seventh_character(c) for c in item.seventh_characters]
                 if item.seventh_characters
                 else empty,
                 **poa_exemption(item.poa_exempt),
@@ -221,6 +219,7 @@ def change(item: CodeChange, *, successors: list[Suggestion], source: str) -> di
         "code": dotted(item.code),
         "code_undotted": item.code,
         "change": item.change,
+        "kind": item.kind,
         "billable": item.is_billable,
         "old_title": item.old_long_title,
         "new_title": item.new_long_title,

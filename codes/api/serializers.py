@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from codes import lookup, search, validation
 from codes.api import errors
+from codes.importer.diff import TALLY_KINDS
 from codes.models import CodeChange, Note
 
 REASON_CHOICES = [
@@ -101,7 +102,13 @@ class ReleaseListSerializer(serializers.Serializer):
 class ChangeCountsSerializer(serializers.Serializer):
     added = serializers.IntegerField()
     deleted = serializers.IntegerField()
-    revised = serializers.IntegerField()
+    revised = serializers.IntegerField(help_text="The long title changed in words.")
+    short_title_only = serializers.IntegerField(
+        help_text="Revisions of the short title only (the long one unchanged in words)."
+    )
+    spacing_only = serializers.IntegerField(
+        help_text='Revisions of spacing only ("[BMI]30.0-30.9" -> "[BMI] 30.0-30.9").'
+    )
 
 
 class ChangeSummarySerializer(serializers.Serializer):
@@ -133,7 +140,19 @@ class ReleaseDetailSerializer(ReleaseSummarySerializer):
     changes = ChangeSummarySerializer()
     addenda_agrees = serializers.BooleanField(
         allow_null=True,
-        help_text="Whether the changes equal the summary of CMS's order addenda (null: none).",
+        help_text="Whether the changes agree with CMS's order addenda, code by code (null: "
+        "none shipped, or nothing compared).",
+    )
+    addenda_differences = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Where they differ, each naming its code (empty when they agree).",
+    )
+    addenda_revisions_counted_apart = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Codes the addenda count as revised that are counted here as short title "
+        "only or spacing only (FY2026: W44.G).",
     )
     conversion_table = serializers.BooleanField(
         help_text="Whether CMS's conversion table was imported with the release."
@@ -196,6 +215,11 @@ class NoteSerializer(serializers.Serializer):
 class SeventhCharacterSerializer(serializers.Serializer):
     character = serializers.CharField()
     meaning = serializers.CharField()
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='CMS\'s further wording of this character: 2 "stable" of H34.81, "Old central '
+        'retinal vein occlusion".',
+    )
 
 
 class SeventhCharactersSerializer(serializers.Serializer):
@@ -364,6 +388,11 @@ class ChangeSerializer(serializers.Serializer):
     code = serializers.CharField()
     code_undotted = serializers.CharField()
     change = serializers.ChoiceField(choices=CodeChange.Change.values)
+    kind = serializers.ChoiceField(
+        choices=TALLY_KINDS,
+        help_text="The tally it counts in: the change, or for a revision revised (the long "
+        "title changed in words), short_title_only or spacing_only.",
+    )
     billable = serializers.BooleanField(help_text="Which of CMS's tallies: codes or headers.")
     old_title = serializers.CharField(allow_blank=True)
     new_title = serializers.CharField(allow_blank=True)

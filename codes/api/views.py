@@ -305,6 +305,7 @@ class ReleaseDetailView(ApiView):
 
         def build() -> dict:
             compared_to = release.compared_to
+            addenda = release.addenda_comparison()
             return {
                 "release": rep.release_ref(release),
                 **rep.release_ref(release),
@@ -315,7 +316,9 @@ class ReleaseDetailView(ApiView):
                 "compared_to": rep.release_ref(compared_to),
                 "comparison_note": release.comparison_note(),
                 "changes": release.change_summary(),
-                "addenda_agrees": release.addenda_agrees(),
+                "addenda_agrees": addenda.agrees if addenda else None,
+                "addenda_differences": addenda.differences if addenda else None,
+                "addenda_revisions_counted_apart": addenda.listed_apart if addenda else None,
                 "conversion_table": release.conversions.exists(),
                 "poa_exempt_list": rep.poa_list_summary(release),
                 "links": {

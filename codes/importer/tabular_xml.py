@@ -28,6 +28,10 @@ NOTE_KINDS = {
 }
 # Each <extension char="c"> of a <sevenChrDef> becomes a note of this kind with `character` = c.
 SEVENTH_CHARACTER = "seventh_character"
+# A <note> of a <sevenChrDef> is a 7th-character note: general (character "") before the first
+# <extension>, else bound to the extension it follows (character = its char), which it words
+# further (H34.81: 2 "stable", then "Old central retinal vein occlusion").
+SEVENTH_CHARACTER_NOTE = NOTE_KINDS["sevenChrNote"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,23 @@ class _SeventhCharacters:
     """One <sevenChrDef>: its (character, text) pairs in order."""
 
     extensions: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class _StrayNote:
+    """A <note> after an <extension> that does not word it further (see _qualifies)."""
+
+    line: int
+    text: str
+    character: str
+    meaning: str
+
+
+# Words that say nothing of their own when a note is compared with an extension or a title.
+_FUNCTION_WORDS = frozenset(
+    "a an and as at by for from in into of on or the to with without nos".split()  # noqa: SIM905
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def parse_tabular_xml(data: bytes, *, filename: str) -> Tabular:
@@ -401,6 +422,10 @@ class _TabularReader:
         desc: etree._Element | None = None
         notes: list[TabularNote] = []
         own: _SeventhCharacters | None = None
+        # The sevenChrDef and where its notes go among the others: they are read once the desc
+        # is (a stray note is told by comparing it with the title).
+        definition: etree._Element | None = None
+        definition_at = 0
         children: list[etree._Element] = []
         for child in element:
             tag = child.tag
@@ -412,7 +437,7 @@ class _TabularReader:
                 desc = child if desc is None else desc
             elif tag == "sevenChrDef":
                 own = self.seventh_characters(child, label=f"diag {name}")
-                self.add_notes(notes, child, label=f"diag {name}")
+                definition, definition_at = child, len(notes)
             else:
                 self.add_notes(notes, child, label=f"diag {name}")
 
@@ -445,6 +470,10 @@ class _TabularReader:
         if not title:
             raise self.error("diag without a <desc>", line=line, element=label)
         self.check_title(title, limit=MAX_LONG_TITLE, what="desc", line=line, label=label)
+        if definition is not None:
+            notes[definition_at:definition_at] = self.seventh_character_notes(
+                definition, name=name, title=title
+            )
 
         # The nearest definition wins: a subcategory's own sevenChrDef overrides its category's.
         seventh = own or inherited
@@ -549,6 +578,24 @@ class _TabularReader:
         self.code_lines[code.code] = code.line
         self.codes.append(code)
 
+    def seventh_character_notes(
+        self, definition: etree._Element, *, name: str, title: str
+    ) -> list[TabularNote]:
+        """The definition's notes; a stray one (W08: "Fall from stool" after S "sequela") is
+        reported as an anomaly and kept as an inclusion term of the diag, which is what it
+        reads as, rather than as the meaning of a character."""
+        notes, strays = _seventh_character_notes(definition, title=title)
+        for stray in strays:
+            self.odd(
+                f"the 7th-character note {stray.text!r} follows character {stray.character} "
+                f"({stray.meaning!r}) but does not word it further: kept as an inclusion term "
+                f"of {name}",
+                line=stray.line,
+                element=f"diag {name}",
+            )
+            notes.append(TabularNote(kind=NOTE_KINDS["inclusionTerm"], text=stray.text))
+        return notes
+
     def seventh_characters(self, element: etree._Element, *, label: str) -> _SeventhCharacters:
         extensions = []
         for extension in element.iterchildren("extension"):
@@ -581,7 +628,8 @@ class _TabularReader:
         if kind is not None:
             notes.extend(self.block_notes(child, kind, label=label))
         elif child.tag == "sevenChrDef":
-            notes.extend(_seventh_character_notes(child))
+            # On a chapter or a section (the schema allows it; no file has one) nothing is stray.
+            notes.extend(_seventh_character_notes(child)[0])
         elif child.tag == "visualImpairment":
             notes.extend(_visual_impairment_notes(child))
         # Anything else (name, desc, sectionIndex, diag, section) is read by the caller or,
@@ -638,22 +686,49 @@ def _child_text(element: etree._Element, tag: str) -> str:
     return "" if child is None else _text(child)
 
 
-def _seventh_character_notes(definition: etree._Element) -> list[TabularNote]:
-    """One note per extension, and the <note>s between them (character "") where they stand.
+def _seventh_character_notes(
+    definition: etree._Element, *, title: str = ""
+) -> tuple[list[TabularNote], list[_StrayNote]]:
+    """One note per extension; each <note> before the first extension is general (character
+    ""), each after one is bound to it (its character), unless it is stray (see _qualifies).
 
-    Those interleaved notes read as extra wording of the extension before them (H34.81:
-    "Old central retinal vein occlusion"; S42: "initial encounter for open fracture NOS").
-    """
-    notes = []
+    `title`: the desc of the diag that holds the definition ("" on a chapter or a section,
+    where CMS's files have none: every note after an extension is then bound to it)."""
+    notes: list[TabularNote] = []
+    strays: list[_StrayNote] = []
+    character = meaning = ""
     for child in definition:
         text = _text(child)
-        if child.tag == "extension" and text:
-            notes.append(
-                TabularNote(kind=SEVENTH_CHARACTER, text=text, character=child.get("char", ""))
-            )
-        elif child.tag == "note" and text:
-            notes.append(TabularNote(kind=SEVENTH_CHARACTER, text=text, character=""))
-    return notes
+        if not text:
+            continue
+        if child.tag == "extension":
+            character, meaning = child.get("char", ""), text
+            notes.append(TabularNote(kind=SEVENTH_CHARACTER, text=text, character=character))
+        elif child.tag == "note" and not character:
+            notes.append(TabularNote(kind=SEVENTH_CHARACTER_NOTE, text=text))
+        elif child.tag == "note" and _qualifies(text, meaning=meaning, title=title):
+            notes.append(TabularNote(kind=SEVENTH_CHARACTER_NOTE, text=text, character=character))
+        elif child.tag == "note":
+            strays.append(_StrayNote(child.sourceline, text, character, meaning))
+    return notes, strays
+
+
+def _qualifies(note: str, *, meaning: str, title: str) -> bool:
+    """Whether a note after an extension words that extension further.
+
+    It does when it shares a word with the extension's meaning (B "initial encounter for open
+    fracture type I or II", then "initial encounter for open fracture NOS"; H35.31 3 "advanced
+    atrophic ...", then "advanced dry stage"), or when it restates the code's whole title with
+    the state the character stands for (H34.81 "Central retinal vein occlusion", 2 "stable",
+    then "Old central retinal vein occlusion"). A note with neither names something else:
+    under W08 "Fall from other furniture", S "sequela" is followed by "Fall from stool", a kind
+    of fall, not a kind of sequela."""
+    words = _content_words(note)
+    return bool(words & _content_words(meaning)) or _content_words(title) <= words
+
+
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(_WORD_RE.findall(text.lower())) - _FUNCTION_WORDS
 
 
 def _visual_impairment_notes(table: etree._Element) -> list[TabularNote]:

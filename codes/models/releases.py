@@ -17,6 +17,14 @@ from django.utils import timezone
 
 from codes.fiscal import fiscal_year_of
 from codes.icd10 import dotted, prefix_upper_bound
+from codes.importer.addenda import addenda_from_report
+from codes.importer.diff import (
+    AddendaComparison,
+    TalliedChange,
+    compare_with_addenda,
+    revision_kind,
+    tally,
+)
 from codes.importer.titles import MAX_LONG_TITLE, MAX_SHORT_TITLE
 
 
@@ -119,15 +127,9 @@ class Release(models.Model):
         return self.status == self.Status.PUBLISHED
 
     def change_summary(self) -> dict[str, dict[str, int]]:
-        """The stored changes tallied as in CMS's addenda summary (one query)."""
-        summary = {
-            tally: {change: 0 for change in CodeChange.Change.values}
-            for tally in ("codes", "headers")
-        }
-        rows = self.changes.values_list("is_billable", "change").annotate(n=Count("id"))
-        for is_billable, change, count in rows.order_by():
-            summary["codes" if is_billable else "headers"][change] = count
-        return summary
+        """The stored changes tallied as CMS's addenda summaries do ("revised": the long title
+        changed in words), short-title-only and spacing-only revisions apart (two queries)."""
+        return CodeChange.objects.filter(release=self).tallies().get(self.pk, tally([]))
 
     def running_import(self) -> "ImportRun | None":
         """The import of this release's effective date that is queued or running, if any: it
@@ -212,13 +214,32 @@ class Release(models.Model):
         verb = "are" if "–" in gap else "is"
         return f"compared with {self.compared_to.label}; {gap} {verb} not loaded"
 
-    def addenda_agrees(self) -> bool | None:
-        """Whether the stored changes equal the summary of the order addenda shipped with the
-        release; None when it came without addenda or nothing was compared."""
-        expected = self.report.get("addenda")
-        if not expected or self.compared_to_id is None:
+    def addenda_comparison(self) -> AddendaComparison | None:
+        """The stored changes against the order addenda shipped with the release, code by code
+        (compare_with_addenda); None when it came without addenda or nothing was compared."""
+        addenda = self.report.get("addenda")
+        if not addenda or self.compared_to_id is None:
             return None
-        return expected == self.change_summary()
+        if "changes" not in addenda:
+            # Imported before the addenda lines were kept: their summary is all there is.
+            listed = self.change_summary()
+            return AddendaComparison(
+                differences=[
+                    f"the addenda summary counts {addenda[name][change]} {name} {change}, the "
+                    f"computed changes {listed[name][change]}"
+                    for name in ("codes", "headers")
+                    for change in CodeChange.Change.values
+                    if addenda[name][change] != listed[name][change]
+                ],
+                listed_apart=[],
+            )
+        return compare_with_addenda(self.changes.tallied(), addenda_from_report(addenda))
+
+    def addenda_agrees(self) -> bool | None:
+        """Whether the stored changes agree with the order addenda shipped with the release;
+        None when it came without addenda or nothing was compared."""
+        comparison = self.addenda_comparison()
+        return None if comparison is None else comparison.agrees
 
 
 class SourceFile(models.Model):
@@ -376,7 +397,8 @@ class Note(models.Model):
     code = models.CharField(max_length=7, blank=True)
     kind = models.CharField(max_length=25, choices=Kind.choices)
     text = models.TextField()
-    character = models.CharField(max_length=1, blank=True)  # for 7th-character definitions
+    # A 7th-character definition's character, or the one a 7th-character note words further.
+    character = models.CharField(max_length=1, blank=True)
     sequence = models.PositiveIntegerField()  # document order within the release
 
     class Meta:
@@ -400,12 +422,64 @@ class Note(models.Model):
         return f"{self.get_kind_display()}: {self.text[:60]}"
 
 
+class CodeChangeQuerySet(models.QuerySet):
+    def tallied(self) -> list[TalliedChange]:
+        """Every change with its kind (a revision's is revision_kind's)."""
+        rows = self.values_list(
+            "code",
+            "change",
+            "is_billable",
+            "old_short_title",
+            "old_long_title",
+            "new_short_title",
+            "new_long_title",
+        )
+        return [
+            TalliedChange(code, change, is_billable, _kind(change, *titles))
+            for code, change, is_billable, *titles in rows.order_by().iterator(10_000)
+        ]
+
+    def tallies(self) -> dict[int, dict[str, dict[str, int]]]:
+        """Release id -> its changes tallied (diff.tally) for the releases that have any: counts
+        by the database, titles read for the revisions only (two queries)."""
+        found: dict[int, dict[str, dict[str, int]]] = {}
+        counts = self.values_list("release_id", "is_billable", "change").annotate(n=Count("id"))
+        for release_id, is_billable, change, count in counts.order_by():
+            found.setdefault(release_id, tally([]))
+            found[release_id]["codes" if is_billable else "headers"][change] = count
+        revisions = self.filter(change=CodeChange.Change.REVISED).values_list(
+            "release_id",
+            "is_billable",
+            "old_short_title",
+            "old_long_title",
+            "new_short_title",
+            "new_long_title",
+        )
+        for release_id, is_billable, *titles in revisions.order_by().iterator(10_000):
+            kind = _kind(CodeChange.Change.REVISED, *titles)
+            if kind != CodeChange.Change.REVISED:
+                counts_of = found[release_id]["codes" if is_billable else "headers"]
+                counts_of[CodeChange.Change.REVISED] -= 1
+                counts_of[kind] += 1
+        return found
+
+
+def _kind(change: str, old_short: str, old_long: str, new_short: str, new_long: str) -> str:
+    if change != CodeChange.Change.REVISED:
+        return change
+    return revision_kind(
+        old_short=old_short, old_long=old_long, new_short=new_short, new_long=new_long
+    )
+
+
 class CodeChange(models.Model):
     """One line of the diff between a release and the one before it, by CMS's definitions.
 
     Added: a code new in this release. Deleted: no longer there with that flag (a billable code
     that becomes a header is deleted as billable and added as header). Revised: same code and
     flag, new short or long title. `is_billable` says which of CMS's two tallies it counts in.
+    A revision is tallied by its kind (codes.importer.diff.revision_kind): "revised" when the
+    long title changed in words, else short title only or spacing only.
     """
 
     class Change(models.TextChoices):
@@ -422,6 +496,8 @@ class CodeChange(models.Model):
     new_short_title = models.CharField(max_length=MAX_SHORT_TITLE, blank=True)
     new_long_title = models.CharField(max_length=MAX_LONG_TITLE, blank=True)
 
+    objects = CodeChangeQuerySet.as_manager()
+
     class Meta:
         ordering = ["code", "change"]
         indexes = [
@@ -432,6 +508,17 @@ class CodeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change} {dotted(self.code)}"
+
+    @property
+    def kind(self) -> str:
+        """The change, or for a revision its kind: what the tallies count it as."""
+        return _kind(
+            self.change,
+            self.old_short_title,
+            self.old_long_title,
+            self.new_short_title,
+            self.new_long_title,
+        )
 
 
 class ReleaseBusy(Exception):

@@ -83,12 +83,6 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             "index_entries": entries_leading_to(release, row.code, codeset, site.releases),
             "tree_is_complete": detail.descendant_count <= TREE_LIMIT,
             "note_groups": _note_groups(detail.notes),
-            "seventh_definitions": [
-                n for n in detail.seventh_characters if n.kind == Note.Kind.SEVENTH_CHARACTER
-            ],
-            "seventh_notes": [
-                n for n in detail.seventh_characters if n.kind != Note.Kind.SEVENTH_CHARACTER
-            ],
             "billable_listed": detail.billable_below[:LISTED_BILLABLE],
             "billable_folded": detail.billable_below[LISTED_BILLABLE:],
             "questions": questions,

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 
 from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, undotted
+from codes.importer.diff import tally
 from codes.models import CodeChange, PoaList, PoaListChange, Release
 from codes.views.common import (
     get_published_or_404,
@@ -61,6 +61,7 @@ def release_changes(request: HttpRequest, label: str) -> HttpResponse:
             "shown_release": release,
             "previous": previous,
             "summary": release.change_summary() if release.compared_to_id else None,
+            "addenda": release.addenda_comparison(),
             "filters": filters,
             "page": page,
             **_poa_list(release),
@@ -130,23 +131,10 @@ def _changes(release: Release, filters: dict[str, str]):
 
 
 def _summaries(releases: list[Release]) -> dict[int, dict[str, dict[str, int]]]:
-    """Release.change_summary() of every release in one query."""
-    summaries: dict[int, dict[str, dict[str, int]]] = {}
-    for release in releases:
-        if release.compared_to_id:
-            summaries[release.pk] = {
-                tally: {change: 0 for change in CodeChange.Change.values}
-                for tally in ("codes", "headers")
-            }
-    rows = (
-        CodeChange.objects.filter(release__in=list(summaries))
-        .values_list("release_id", "is_billable", "change")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for release_id, is_billable, change, count in rows:
-        summaries[release_id]["codes" if is_billable else "headers"][change] = count
-    return summaries
+    """Release.change_summary() of every release compared with another, in two queries."""
+    compared = [release.pk for release in releases if release.compared_to_id]
+    tallies = CodeChange.objects.filter(release__in=compared).tallies()
+    return {pk: tallies.get(pk, tally([])) for pk in compared}
 
 
 # The chart ---------------------------------------------------------------------------------------

@@ -107,13 +107,16 @@ def release_summary(release: Release) -> str:
         for tally, counts in summary.items():
             lines.append(
                 f"    {tally:8} {counts['added']:5} added {counts['deleted']:5} deleted "
-                f"{counts['revised']:5} revised"
+                f"{counts['revised']:5} revised; apart: {counts['short_title_only']} "
+                f"short title only, {counts['spacing_only']} spacing only"
             )
-        agrees = release.addenda_agrees()
-        if agrees is not None:
+        comparison = release.addenda_comparison()
+        if comparison is not None and comparison.agrees:
+            lines.append("  the CMS order addenda agree, code by code")
+        elif comparison is not None:
             lines.append(
-                "  the CMS addenda summary "
-                + ("agrees" if agrees else "DISAGREES (see the release report)")
+                f"  the CMS order addenda DISAGREE on {len(comparison.differences)} codes: "
+                + "; ".join(comparison.differences[:20])
             )
     return "\n".join(lines)
 

@@ -87,7 +87,7 @@ def test_without_definitions_a_header_is_header_not_billable(fy2026):
     """A release imported from its order file alone has no 7th-character definitions: S72.001
     is then answered as the header it is, with the same billable codes."""
     codeset = dataclasses.replace(codeset_for(fy2026), seventh_characters={})
-    verdict = validation._verdict("S72.001", "S72001", fy2026, codeset, [])
+    verdict = validation._verdict("S72.001", "S72001", fy2026, codeset, [], [], poa_exempt=None)
     assert verdict.reason == validation.HEADER_NOT_BILLABLE
     assert [s.dotted for s in verdict.suggestions][:2] == ["S72.001A", "S72.001B"]
 

@@ -86,6 +86,13 @@ PROPERTIES = [
         "description": "category, subcategory or code.",
         "type": "string",
     },
+    {
+        "code": "notesUnavailable",
+        "description": "Only in a version imported without its tabular XML: its instructional "
+        "notes are unavailable (an absent note is not an answer), and the version named is the "
+        "one whose notes to read.",
+        "type": "string",
+    },
 ]
 PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
 FILTERS = [
@@ -172,6 +179,11 @@ def lookup_parameters(
     if parent:
         values.append(("parent", {"valueCode": dotted(parent)}, ""))
     values += [("child", {"valueCode": dotted(child)}, title_) for child, title_ in children]
+    if not release.notes_available:
+        source = release.structure_from
+        see = f"; see version {version_of(source)} ({source.label})" if source else ""
+        unavailable = f"imported without its tabular XML: instructional notes unavailable{see}"
+        values.append(("notesUnavailable", {"valueString": unavailable}, ""))
     for name, value, description in values:
         if all_wanted or name in wanted:
             part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]

@@ -6,6 +6,7 @@ import hashlib
 import html
 
 import pytest
+from django.urls import reverse
 
 from codes.importer.borrowed_structure import Placement, Range, nearest_source, place_categories
 from codes.importer.run import import_release
@@ -192,6 +193,27 @@ def test_a_nearer_source_takes_over_and_a_deleted_one_hands_over_to_the_next():
     assert (april.structure, april.structure_from) == ("none", None)
     assert not Chapter.objects.filter(release=april).exists()
     assert not Code.objects.filter(release=april, chapter__isnull=False).exists()
+
+
+def test_a_category_no_range_holds_is_reported_in_the_release_the_preview_and_its_page(
+    client, django_user_model
+):
+    only_these_releases()
+    fy2025_with_xml()
+    fy2026 = import_release(as_upload(FY2026_ZIP), publish=True)
+    # QA0 (chapter 17 in FY2026's XML) is new: past Q99, no range of FY2025 holds it.
+    assert fy2026.report["unplaced"] == ["QA0"]
+    assert Code.objects.filter(release=fy2026, code__startswith="QA0", chapter=None).count() > 1
+    page = text_of(client.get("/codes/QA0/?release=FY2026"))
+    assert (
+        "FY2026 was imported without its tabular XML: no section of FY2025 holds QA0, so it "
+        "is shown in no chapter." in page
+    )
+    staff = django_user_model.objects.create_superuser("ines", password="x")
+    client.force_login(staff)
+    preview = text_of(client.get(reverse("admin:codes_release_preview", args=[fy2026.pk])))
+    assert "chapters and sections from FY2025 (the nearest published release with one)" in preview
+    assert "1 category that no section of FY2025 holds: QA0" in preview
 
 
 def test_the_sections_hierarchy_is_copied_with_the_structure():

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from codes.importer.errors import ImportFileError
 from codes.importer.order_file import parse_order_file
+from codes.importer.release_data import ChapterRow, CodeRow, NoteRow, ReleaseData, SectionRow
 from codes.importer.run import import_release
 from codes.models import Code, Note, Release
 from tests.conftest import (
@@ -59,12 +60,14 @@ def test_the_april_2025_update_imports_with_no_changes_and_fy2026_is_compared_to
     zero = {"added": 0, "deleted": 0, "revised": 0, "short_title_only": 0, "spacing_only": 0}
     assert april.change_summary() == {"codes": zero, "headers": zero}
     assert april.addenda_agrees() is True
-    # No XML: the structure is borrowed from FY2025, and every category was there already.
-    assert april.structure == Release.Structure.PREVIOUS_RELEASE
+    # No XML: chapters and sections are FY2025's (182 days before it; FY2026 is 183 after),
+    # every category was there already; notes are FY2025's own, not borrowed.
+    assert april.structure == Release.Structure.BORROWED
+    assert april.structure_from.label == "FY2025"
     assert april.report["unplaced"] == []
     z53 = Code.objects.select_related("section").get(release=april, code="Z53")
     assert z53.section.section_id == "Z40-Z53"
-    assert Note.objects.filter(release=april).count() == april.note_count > 26_000
+    assert Note.objects.filter(release=april).count() == april.note_count == 0
     # The release after it in the line is now compared to it, and still agrees with CMS.
     fy2026 = Release.objects.get(label="FY2026")
     assert fy2026.compared_to == april
@@ -80,10 +83,11 @@ def test_fy2024_imports_from_its_code_descriptions_zip_alone():
         74_044,
         23_252,
     )
-    # The nearest earlier release loaded is the bundled FY2017: its structure is borrowed and
-    # the changes are computed against it.
+    # The changes are computed against the nearest earlier release loaded, the bundled FY2017;
+    # chapters and sections come from the nearest release with XML, the later FY2025.
     fy2017 = Release.objects.get(label="FY2017")
-    assert fy2024.structure == Release.Structure.PREVIOUS_RELEASE
+    assert fy2024.structure == Release.Structure.BORROWED
+    assert fy2024.structure_from.label == "FY2025"
     assert fy2024.compared_to == fy2017
     assert Code.objects.get(release=fy2024, code="E0837X1").parent_code == "E0837"
     # FY2025 is now compared to FY2024, and that diff is the one CMS published with FY2025.
@@ -97,13 +101,14 @@ def test_fy2024_imports_from_its_code_descriptions_zip_alone():
     assert fy2025.addenda_agrees() is True
 
 
-def test_the_code_descriptions_zip_alone_reuses_the_previous_structure_and_reports_the_rest():
+def test_the_code_descriptions_zip_alone_borrows_the_nearest_structure_and_reports_the_rest():
     fy2026 = import_release(as_upload(FY2026_ZIP), replace=True)
-    assert fy2026.structure == Release.Structure.PREVIOUS_RELEASE
+    assert fy2026.structure == Release.Structure.BORROWED
+    assert fy2026.structure_from.label == "FY2025"
     assert fy2026.entry_count == 98_186
-    # QA0 (chapter 17) is new in FY2026: nothing earlier says where it goes.
-    assert "QA0" in fy2026.report["unplaced"]
-    assert any("QA0" in warning for warning in fy2026.report["warnings"])
+    # QA0 (chapter 17) is new in FY2026: no range of FY2025 holds it.
+    assert fy2026.report["unplaced"] == ["QA0"]
+    assert "from FY2025" in fy2026.report["structure"]
     assert Code.objects.get(release=fy2026, code="QA0").section is None
     z53 = Code.objects.select_related("chapter").get(release=fy2026, code="Z53")
     assert z53.chapter.number == 21
@@ -149,7 +154,6 @@ def test_a_database_failure_mid_import_rolls_everything_back():
     rows are written; the transaction takes them all back."""
     from codes.importer.errors import ReleaseNotStored
     from codes.importer.loader import load_release
-    from codes.importer.run import read_release_data
 
     data = read_release_data(Release.objects.get(label="FY2026"))
     data.codes.append(data.codes[-1])
@@ -253,3 +257,52 @@ def test_a_date_that_is_none_gets_its_message_and_no_traceback():
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def read_release_data(release: Release) -> ReleaseData:
+    """A stored release as release data, as the importer hands it to the loader."""
+    chapters = {chapter.pk: chapter for chapter in release.chapters.all()}
+    sections = {section.pk: section for section in release.sections.all()}
+    codes = [
+        CodeRow(
+            code=code.code,
+            short_title=code.short_title,
+            long_title=code.long_title,
+            is_billable=code.is_billable,
+            kind=code.kind,
+            parent_code=code.parent_code,
+            depth=code.depth,
+            chapter=chapters[code.chapter_id].number if code.chapter_id else None,
+            section=sections[code.section_id].section_id if code.section_id else None,
+            sequence=code.sequence,
+        )
+        for code in Code.objects.filter(release=release).order_by("sequence")
+    ]
+    notes = []
+    for note in Note.objects.filter(release=release).order_by("sequence"):
+        if note.chapter_id:
+            owner = ("chapter", str(chapters[note.chapter_id].number))
+        elif note.section_id:
+            owner = ("section", sections[note.section_id].section_id)
+        else:
+            owner = ("code", note.code)
+        notes.append(NoteRow(*owner, note.kind, note.text, note.character))
+    return ReleaseData(
+        chapters=[
+            ChapterRow(c.number, c.title, c.first_code, c.last_code) for c in chapters.values()
+        ],
+        sections=[
+            SectionRow(
+                s.section_id,
+                chapters[s.chapter_id].number,
+                s.title,
+                s.first_code,
+                s.last_code,
+                sections[s.parent_id].section_id if s.parent_id else None,
+            )
+            for s in sections.values()
+        ],
+        codes=codes,
+        notes=notes,
+        structure=release.structure,
+    )

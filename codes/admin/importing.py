@@ -236,6 +236,7 @@ def preview_view(request: HttpRequest, model_admin: ModelAdmin, pk: int) -> Http
             warnings=release.report.get("warnings", []),
             unplaced=release.report.get("unplaced", []),
             anomalies=release.report.get("anomalies", []),
+            structure=release.report.get("structure", ""),
             source_files=[
                 {"name": f.name, "sha256": f.sha256, "size": human_size(f.size)}
                 for f in release.source_files.order_by("pk")

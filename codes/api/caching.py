@@ -32,10 +32,15 @@ CONDITIONAL_HEADERS = frozenset(
 # A handful of releases are published, so their identities and dates are formatted once each.
 @functools.lru_cache(maxsize=256)
 def release_identity(
-    pk: int, imported_at: datetime.datetime, status: str, index_id: int | None
+    pk: int,
+    imported_at: datetime.datetime,
+    status: str,
+    index_id: int | None,
+    structure_from_id: int | None,
 ) -> str:
-    # The Index it shows is part of it: one published into it changes its answers.
-    return f"{pk}:{imported_at.isoformat()}:{status}:{index_id}"
+    # The Index it shows is part of it: one published into it changes its answers; so is the
+    # release it borrows its chapters and sections from.
+    return f"{pk}:{imported_at.isoformat()}:{status}:{index_id}:{structure_from_id}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -53,7 +58,13 @@ class Freshness:
     def __init__(self, request: HttpRequest, releases: Iterable[Release], *, pinned: bool) -> None:
         releases = list(releases)
         identity = "|".join(
-            release_identity(release.pk, release.imported_at, release.status, release.index_id)
+            release_identity(
+                release.pk,
+                release.imported_at,
+                release.status,
+                release.index_id,
+                release.structure_from_id,
+            )
             for release in releases
         )
         key = (

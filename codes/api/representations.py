@@ -129,7 +129,11 @@ def code_detail(detail: CodeDetail, *, text: str) -> dict:
         "descendant_count": detail.descendant_count,
         "billable_descendant_count": detail.billable_descendant_count,
         "billable_below": [code_ref(c) for c in detail.billable_below],
-        "notes": [
+        "notes_available": detail.release.notes_available,
+        "structure_from": release_ref(detail.release.structure_from),
+        "notes": None
+        if not detail.release.notes_available
+        else [
             {
                 "kind": item.note.kind,
                 "kind_label": item.note.get_kind_display(),

@@ -134,7 +134,11 @@ class PoaListSummarySerializer(serializers.Serializer):
 
 class ReleaseDetailSerializer(ReleaseSummarySerializer):
     release = ReleaseRefSerializer()
-    structure = serializers.CharField()
+    structure = serializers.CharField(
+        help_text="tabular: imported with its tabular XML; borrowed: without, its chapters and "
+        "sections copied from `structure_from`, no notes; none: without, nothing to borrow from."
+    )
+    structure_from = ReleaseRefSerializer(allow_null=True)
     compared_to = ReleaseRefSerializer(allow_null=True)
     comparison_note = serializers.CharField(allow_blank=True, help_text=COMPARISON_NOTE_HELP)
     changes = ChangeSummarySerializer()
@@ -258,7 +262,18 @@ class CodeDetailSerializer(serializers.Serializer):
     billable_below = CodeRefSerializer(
         many=True, help_text="For a header: the billable codes to use instead (first 100)."
     )
-    notes = NoteSerializer(many=True, help_text="Own notes first, then inherited ones.")
+    notes_available = serializers.BooleanField(
+        help_text="False for a release imported without its tabular XML: `notes` is then null, "
+        "not an empty list, and `structure_from` names the release whose notes to read."
+    )
+    structure_from = ReleaseRefSerializer(
+        allow_null=True,
+        help_text="The release whose chapters and sections a release imported without its "
+        "tabular XML shows; null otherwise.",
+    )
+    notes = NoteSerializer(
+        many=True, allow_null=True, help_text="Own notes first, then inherited ones."
+    )
     seventh_characters = SeventhCharactersSerializer(allow_null=True)
 
 

@@ -313,6 +313,7 @@ class ReleaseDetailView(ApiView):
                 "counts": rep.release_counts(release),
                 "url": release_url(request, release),
                 "structure": release.structure,
+                "structure_from": rep.release_ref(release.structure_from),
                 "compared_to": rep.release_ref(compared_to),
                 "comparison_note": release.comparison_note(),
                 "changes": release.change_summary(),

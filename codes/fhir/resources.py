@@ -101,6 +101,13 @@ PROPERTIES = [
         "(unknown, not false).",
         "type": "boolean",
     },
+    {
+        "code": "notesUnavailable",
+        "description": "Only in a version imported without its tabular XML: its instructional "
+        "notes are unavailable (an absent note is not an answer), and the version named is the "
+        "one whose notes to read.",
+        "type": "string",
+    },
 ]
 PROPERTY_NAMES = [item["code"] for item in PROPERTIES]
 FILTERS = [
@@ -193,6 +200,11 @@ def lookup_parameters(
     values += [("note", {"valueString": text}, description) for text, description in notes]
     if poa_exempt is not None:
         values.append(("poaExempt", {"valueBoolean": poa_exempt}, ""))
+    if not release.notes_available:
+        source = release.structure_from
+        see = f"; see version {version_of(source)} ({source.label})" if source else ""
+        unavailable = f"imported without its tabular XML: instructional notes unavailable{see}"
+        values.append(("notesUnavailable", {"valueString": unavailable}, ""))
     for name, value, description in values:
         if all_wanted or name in wanted:
             part = [{"name": "code", "valueCode": name}, {"name": "value", **value}]

@@ -1,7 +1,8 @@
 """The only writer of release data: one transaction, bulk writes (COPY on PostgreSQL).
 
 Either the whole release is stored, with its changes against the release before it (and the
-changes of the release after it recomputed against it), or nothing is.
+changes of the release after it recomputed against it) and the chapters and sections of the
+releases without tabular XML borrowed anew where it is now their nearest, or nothing is.
 """
 
 import datetime
@@ -15,6 +16,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Model
 from django.utils import timezone
 
+from codes.importer.borrowed_structure import refresh_borrowed_structures, structure_message
 from codes.importer.conversion_table import ConversionRow
 from codes.importer.diff import Entry, compute_changes
 from codes.importer.errors import ImportFileError, ReleaseNotStored
@@ -129,8 +131,13 @@ def load_release(
             report={
                 "checks": [asdict(check) for check in data.checks],
                 "warnings": data.warnings,
-                "unplaced": data.unplaced,
+                "unplaced": [],
                 "anomalies": data.anomalies,
+                **(
+                    {"structure": structure_message(None)}
+                    if data.structure == Release.Structure.NONE
+                    else {}
+                ),
                 **(report or {}),
             },
             imported_at=now,
@@ -165,6 +172,8 @@ def load_release(
             progress(f"Comparing with {previous.label}")
         _store_changes(release, previous, new_entries)
         refresh_changes_after(effective_date, progress=progress)
+        refresh_borrowed_structures(progress=progress)
+        release.refresh_from_db()  # its structure, when it was borrowed just now
     written = [Code, Note, CodeChange, ConversionEntry]
     if poa is not None:
         written += [PoaExemptCode, PoaListChange]

@@ -2,8 +2,9 @@
 
 The order file says which codes exist, their flags, titles and tabular sequence. The tabular
 XML says where each code sits (chapter, section, parent) and carries the notes. Without XML, the
-hierarchy comes from the codes themselves and chapters, sections and notes from the previous
-release; without an order file, the XML's derived code set stands in for it.
+hierarchy comes from the codes themselves, and the loader borrows chapters and sections from
+another release (codes.importer.borrowed_structure); without an order file, the XML's derived
+code set stands in for it.
 """
 
 from collections.abc import Sequence
@@ -15,8 +16,7 @@ from codes.importer.order_file import OrderEntry
 from codes.importer.tabular_xml import Tabular, TabularNote
 
 TABULAR = "tabular"
-PREVIOUS_RELEASE = "previous_release"
-NONE = "none"
+NONE = "none"  # until borrowed: codes.importer.borrowed_structure
 
 # How many differing codes an error message lists before "and N more".
 LISTED_DIFFERENCES = 20
@@ -79,7 +79,6 @@ class ReleaseData:
     structure: str
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    unplaced: list[str] = field(default_factory=list)  # categories with no chapter or section
     # CMS's own slips in the tabular XML, read past: {"file", "line", "element", "what"}.
     anomalies: list[dict] = field(default_factory=list)
 
@@ -94,14 +93,13 @@ def build_release_data(
     order_name: str = "",
     tabular: Tabular | None = None,
     tabular_name: str = "",
-    previous: "ReleaseData | None" = None,
 ) -> ReleaseData:
     # run.import_release refuses files with neither, naming them, before parsing anything.
     assert order is not None or tabular is not None
     if order is not None and tabular is not None:
         data = _from_order_and_tabular(order, order_name, tabular, tabular_name)
     elif order is not None:
-        data = _from_order_alone(order, previous)
+        data = _from_order_alone(order)
     else:
         data = _from_tabular_alone(tabular)
     if tabular is not None:
@@ -216,8 +214,9 @@ def _listed(problems: list[str]) -> str:
     return shown
 
 
-def _from_order_alone(order: Sequence[OrderEntry], previous: ReleaseData | None) -> ReleaseData:
-    """Codes without XML: parents from the codes, structure borrowed from the previous release."""
+def _from_order_alone(order: Sequence[OrderEntry]) -> ReleaseData:
+    """Codes without XML: parents from the codes themselves. Chapters and sections are
+    borrowed once stored (codes.importer.borrowed_structure); notes are not."""
     parents: dict[str, str] = {}
     for entry in order:
         # The nearest existing shorter prefix; X-padded stems (E08.37X) are never listed,
@@ -229,51 +228,22 @@ def _from_order_alone(order: Sequence[OrderEntry], previous: ReleaseData | None)
                 break
         parents[entry.code] = parent
     depth = _depths(parents)
-
-    placement: dict[str, tuple[int | None, str | None]] = {}
-    chapters: list[ChapterRow] = []
-    sections: list[SectionRow] = []
-    notes: list[NoteRow] = []
-    if previous is not None:
-        placement = {
-            row.code: (row.chapter, row.section) for row in previous.codes if row.depth == 0
-        }
-        chapters, sections = list(previous.chapters), list(previous.sections)
-        notes = [n for n in previous.notes if n.owner_kind != "code" or n.owner in parents]
-
-    unplaced = []
-    rows = []
-    for entry in order:
-        category = entry.code[:3]
-        chapter, section = placement.get(category, (None, None))
-        if section is None and entry.code == category:
-            unplaced.append(category)
-        rows.append(
-            CodeRow(
-                code=entry.code,
-                short_title=entry.short_title,
-                long_title=entry.long_title,
-                is_billable=entry.is_billable,
-                kind=_kind(entry.code, entry.is_billable),
-                parent_code=parents[entry.code],
-                depth=depth[entry.code],
-                chapter=chapter,
-                section=section,
-                sequence=entry.sequence,
-            )
+    rows = [
+        CodeRow(
+            code=entry.code,
+            short_title=entry.short_title,
+            long_title=entry.long_title,
+            is_billable=entry.is_billable,
+            kind=_kind(entry.code, entry.is_billable),
+            parent_code=parents[entry.code],
+            depth=depth[entry.code],
+            chapter=None,
+            section=None,
+            sequence=entry.sequence,
         )
-    structure = PREVIOUS_RELEASE if previous is not None else NONE
-    data = ReleaseData(chapters, sections, rows, notes, structure=structure, unplaced=unplaced)
-    if previous is None:
-        data.warnings.append(
-            "no tabular XML and no earlier release: codes have no chapter, section or notes"
-        )
-    elif unplaced:
-        data.warnings.append(
-            f"no tabular XML: {len(unplaced)} categories new since the previous release "
-            f"could not be placed in a chapter and section: {', '.join(unplaced)}"
-        )
-    return data
+        for entry in order
+    ]
+    return ReleaseData([], [], rows, [], structure=NONE)
 
 
 def _from_tabular_alone(tabular: Tabular) -> ReleaseData:

@@ -27,17 +27,13 @@ from codes.importer.loader import (
 from codes.importer.order_file import parse_order_file
 from codes.importer.poa import PoaList, check_poa_list, parse_poa_files
 from codes.importer.release_data import (
-    ChapterRow,
-    CodeRow,
-    NoteRow,
     ReleaseData,
-    SectionRow,
     build_release_data,
     check_codes_file,
 )
 from codes.importer.sources import ReleaseSources, read_sources
 from codes.importer.tabular_xml import parse_tabular_xml
-from codes.models import Code, Note, PoaExemptCode, Release
+from codes.models import Code, PoaExemptCode, Release
 
 _VERSION_RE = re.compile(rb"<version>\s*([0-9]{4})\s*</version>")
 
@@ -143,24 +139,12 @@ def import_release(
         progress("Parsing the POA-exempt list")
         poa = parse_poa_files([(member.name, member.data) for member in sources.poa_members])
 
-    previous = None
-    if parsed_tabular is None:
-        earlier = (
-            Release.objects.filter(effective_date__lt=effective_date)
-            .order_by("-effective_date")
-            .first()
-        )
-        if earlier is not None:
-            progress(f"No tabular XML: placing codes as in {earlier.label}")
-            previous = read_release_data(earlier)
-
     progress("Cross-checking")
     data = build_release_data(
         order=parsed_order,
         order_name=order.name if order else "",
         tabular=parsed_tabular,
         tabular_name=tabular.name if tabular else "",
-        previous=previous,
     )
     if codes_check is not None:
         data.checks.append(codes_check)
@@ -566,52 +550,3 @@ def release_date(
             f"({fiscal_year_start(fiscal_year)} to {fiscal_year}-09-30)"
         )
     return fiscal_year, effective_date
-
-
-def read_release_data(release: Release) -> ReleaseData:
-    """A stored release as release data: the structure an import without XML borrows."""
-    chapters = {chapter.pk: chapter for chapter in release.chapters.all()}
-    sections = {section.pk: section for section in release.sections.all()}
-    codes = [
-        CodeRow(
-            code=code.code,
-            short_title=code.short_title,
-            long_title=code.long_title,
-            is_billable=code.is_billable,
-            kind=code.kind,
-            parent_code=code.parent_code,
-            depth=code.depth,
-            chapter=chapters[code.chapter_id].number if code.chapter_id else None,
-            section=sections[code.section_id].section_id if code.section_id else None,
-            sequence=code.sequence,
-        )
-        for code in Code.objects.filter(release=release).order_by("sequence")
-    ]
-    notes = []
-    for note in Note.objects.filter(release=release).order_by("sequence"):
-        if note.chapter_id:
-            owner = ("chapter", str(chapters[note.chapter_id].number))
-        elif note.section_id:
-            owner = ("section", sections[note.section_id].section_id)
-        else:
-            owner = ("code", note.code)
-        notes.append(NoteRow(*owner, note.kind, note.text, note.character))
-    return ReleaseData(
-        chapters=[
-            ChapterRow(c.number, c.title, c.first_code, c.last_code) for c in chapters.values()
-        ],
-        sections=[
-            SectionRow(
-                s.section_id,
-                chapters[s.chapter_id].number,
-                s.title,
-                s.first_code,
-                s.last_code,
-                sections[s.parent_id].section_id if s.parent_id else None,
-            )
-            for s in sections.values()
-        ],
-        codes=codes,
-        notes=notes,
-        structure=release.structure,
-    )

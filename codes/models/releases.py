@@ -77,7 +77,9 @@ class Release(models.Model):
     class Structure(models.TextChoices):
         # Where chapters, sections, hierarchy and notes came from.
         TABULAR = "tabular", "tabular XML"
-        PREVIOUS_RELEASE = "previous_release", "previous release (no XML imported)"
+        # Imported without its tabular XML: chapters and sections of the nearest release
+        # imported with one (structure_from), never its notes (codes.importer.borrowed_structure).
+        BORROWED = "borrowed", "another release's tabular XML (no XML imported; no notes)"
         NONE = "none", "none (codes only)"
 
     fiscal_year = models.PositiveSmallIntegerField()
@@ -85,6 +87,10 @@ class Release(models.Model):
     label = models.CharField(max_length=100, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     structure = models.CharField(max_length=20, choices=Structure.choices)
+    # The release whose chapters and sections a BORROWED structure copies; None otherwise.
+    structure_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The release the stored changes were computed against (the one before it in the line).
     compared_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -126,6 +132,12 @@ class Release(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def notes_available(self) -> bool:
+        """Whether its instructional notes were imported: not without its tabular XML (those
+        of the release it borrowed its structure from are not its own)."""
+        return self.structure == self.Structure.TABULAR
+
     def change_summary(self) -> dict[str, dict[str, int]]:
         """The stored changes tallied as CMS's addenda summaries do ("revised": the long title
         changed in words), short-title-only and spacing-only revisions apart (two queries)."""
@@ -158,7 +170,9 @@ class Release(models.Model):
 
     def publish(self) -> None:
         """Make the release visible to the public pages and the API: one UPDATE, and the
-        releases after it compared to it again, in the same transaction."""
+        releases after it compared to it again and those without tabular XML given their
+        nearest structure, in the same transaction."""
+        from codes.importer.borrowed_structure import refresh_borrowed_structures
         from codes.importer.loader import refresh_changes_after
         from codes.selection import forget_published_releases
 
@@ -169,12 +183,15 @@ class Release(models.Model):
                 status=Release.Status.PUBLISHED, published_at=now
             )
             refresh_changes_after(self.effective_date)
+            refresh_borrowed_structures()
             forget_published_releases()
         self.status, self.published_at = Release.Status.PUBLISHED, now
 
     def unpublish(self) -> None:
         """Take the release back to draft; its rows stay, ready to be published again. The
-        releases after it are compared to the published release before it instead."""
+        releases after it are compared to the published release before it instead, and those
+        that borrowed its structure borrow another's."""
+        from codes.importer.borrowed_structure import refresh_borrowed_structures
         from codes.importer.loader import refresh_changes_after
         from codes.selection import forget_published_releases
 
@@ -184,17 +201,21 @@ class Release(models.Model):
                 status=Release.Status.DRAFT, published_at=None
             )
             refresh_changes_after(self.effective_date)
+            refresh_borrowed_structures()
             forget_published_releases()
         self.status, self.published_at = Release.Status.DRAFT, None
 
     def remove(self) -> None:
-        """Delete the release and all its rows; the releases after it are compared again."""
+        """Delete the release and all its rows; the releases after it are compared again, and
+        those that borrowed its structure borrow another's."""
+        from codes.importer.borrowed_structure import refresh_borrowed_structures
         from codes.importer.loader import refresh_changes_after
 
         with transaction.atomic():
             self._lock_unless_busy()
             self.delete()
             refresh_changes_after(self.effective_date)
+            refresh_borrowed_structures()
 
     def not_loaded_since_compared(self) -> str:
         """The fiscal years between this release and the one its changes are computed against,

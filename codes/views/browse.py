@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from codes.codeset import codeset_for
 from codes.models import Chapter, Code, Note, Section
+from codes.notes_elsewhere import notes_source
 from codes.views.common import get_site_with_release, release_page, render_page
 
 
@@ -57,6 +58,7 @@ def chapter_page(request: HttpRequest, number: int) -> HttpResponse:
             "sections": sections,
             "section_tree": _nested(sections),
             "notes": list(Note.objects.filter(release=release, chapter=chapter)),
+            "notes_source": notes_source(release, chapter=chapter.number),
         },
     )
 
@@ -98,6 +100,7 @@ def section_page(request: HttpRequest, section_id: str) -> HttpResponse:
             "subsections": subsections,
             "categories": categories,
             "notes": list(Note.objects.filter(release=release, section=section)),
+            "notes_source": notes_source(release, section_id=section.section_id),
         },
     )
 

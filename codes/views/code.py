@@ -17,6 +17,7 @@ from codes.index_lookup import entries_leading_to
 from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
 from codes.models import Note, PoaExemptCode
+from codes.notes_elsewhere import notes_source
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
@@ -83,6 +84,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             "index_entries": entries_leading_to(release, row.code, codeset, site.releases),
             "tree_is_complete": detail.descendant_count <= TREE_LIMIT,
             "note_groups": _note_groups(detail.notes),
+            "notes_source": notes_source(release, code=row.code),
             "billable_listed": detail.billable_below[:LISTED_BILLABLE],
             "billable_folded": detail.billable_below[LISTED_BILLABLE:],
             "questions": questions,

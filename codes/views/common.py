@@ -170,9 +170,11 @@ def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
     # The banner of a fiscal year not loaded yet appears on October 1 without any other change.
     digest.update(f"FY{fiscal_year_of(today())};".encode())
     for release in site.releases:
-        # The Index a release shows is part of it: one published into it changes the pages.
+        # The Index a release shows is part of it: one published into it changes the pages;
+        # so is the release it borrows its chapters and sections from.
         digest.update(
-            f"{release.pk}:{release.imported_at}:{release.published_at}:{release.index_id};".encode()
+            f"{release.pk}:{release.imported_at}:{release.published_at}:{release.index_id}:"
+            f"{release.structure_from_id};".encode()
         )
     return digest.hexdigest()[:32]
 

@@ -86,6 +86,10 @@ def release_summary(release: Release) -> str:
         f"  {release.chapter_count} chapters, {release.section_count} sections, "
         f"{release.note_count:,} notes; structure from {release.get_structure_display()}",
     ]
+    if release.report.get("structure"):
+        lines.append(f"  structure: {release.report['structure']}")
+    if release.report.get("unplaced"):
+        lines.append(f"  categories in no section: {', '.join(release.report['unplaced'])}")
     for check in release.report.get("checks", []):
         lines.append(
             f"  check: {check['name']}: {'ok' if check['ok'] else 'FAILED'}, {check['detail']}"

@@ -94,11 +94,11 @@ def test_the_stored_fy2026_changes_agree_with_the_cms_addenda(fy2025, fy2026):
     apart = {"short_title_only": 0, "spacing_only": 0}
     assert fy2026.change_summary() == {
         "codes": {"added": 487, "deleted": 28, "revised": 38, **apart},
-        # CMS counts 7: W44.G's title only lost a double space, counted apart here.
-        "headers": {"added": 143, "deleted": 0, "revised": 6, **apart, "spacing_only": 1},
+        # CMS's 7, W44.G's (a double space made single) among them.
+        "headers": {"added": 143, "deleted": 0, "revised": 7, **apart},
     }
     assert fy2026.addenda_agrees() is True
-    assert fy2026.addenda_comparison().listed_apart == ["W44.G"]
+    assert fy2026.addenda_comparison().listed_apart == []
     g35 = CodeChange.objects.filter(release=fy2026, code="G35")
     assert sorted(g35.values_list("change", "is_billable")) == [
         ("added", False),

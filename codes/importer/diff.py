@@ -32,7 +32,6 @@ SHORT_TITLE_ONLY = "short_title_only"
 SPACING_ONLY = "spacing_only"
 TALLY_KINDS = (ADDED, DELETED, REVISED, SHORT_TITLE_ONLY, SPACING_ONLY)
 
-_SPACES_RE = re.compile(r"\s+")
 # Spaces beside punctuation: "[BMI]30.0" and "[BMI] 30.0" read the same.
 _SPACED_PUNCTUATION_RE = re.compile(r" ?([^0-9A-Za-z ]) ?")
 
@@ -95,7 +94,11 @@ def _retitled(was: Entry, now: Entry) -> bool:
 
 def revision_kind(*, old_short: str, old_long: str, new_short: str, new_long: str) -> str:
     """REVISED when the long title changed in words, else SHORT_TITLE_ONLY when the short one
-    did, else SPACING_ONLY (what changed is spaces, or spaces beside punctuation)."""
+    did, else SPACING_ONLY (what changed is a space beside punctuation).
+
+    As CMS's addenda count them: "[BMI]30.0-30.9" -> "[BMI] 30.0-30.9" is not a revision
+    (FY2017/FY2018), but a double space made single is (FY2026 lists W44.G, "natural  orifice"
+    -> "natural orifice", among its header revisions)."""
     if _words(old_long) != _words(new_long):
         return REVISED
     if old_short and new_short and _words(old_short) != _words(new_short):
@@ -104,8 +107,7 @@ def revision_kind(*, old_short: str, old_long: str, new_short: str, new_long: st
 
 
 def _words(title: str) -> str:
-    spaced = _SPACES_RE.sub(" ", _printed(title)).strip()
-    return _SPACED_PUNCTUATION_RE.sub(r"\1", spaced)
+    return _SPACED_PUNCTUATION_RE.sub(r"\1", _printed(title).strip())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -50,6 +50,7 @@ class CodeSet:
     entries: dict[str, Entry]
     sorted_codes: list[str]  # by code string, for prefix ranges
     children: dict[str, list[str]]  # in tabular order
+    in_tabular_order: list[str] = field(default_factory=list)  # every code, by Code.sequence
     # Codes whose <sevenChrDef> is their own: code -> its characters in order.
     seventh_characters: dict[str, list[SeventhCharacter]] = field(default_factory=dict)
     # The conversion table read backwards: previous code -> current codes, in table order;
@@ -139,6 +140,7 @@ def _build(release: Release) -> CodeSet:
         entries=entries,
         sorted_codes=sorted(entries),
         children=children,
+        in_tabular_order=list(entries),
         seventh_characters=_seventh_characters(release),
         **_conversion(release),
     )

@@ -269,3 +269,97 @@ def test_validation_gives_the_last_date_of_service_of_a_deleted_code(client):
         "T78.07XA was valid for dates of service through September 30, 2025 (last in FY2025) "
         "and is not in FY2026"
     )
+
+
+def neighbour_links(html: str) -> dict[str, str]:
+    """The previous and next links of a code page: rel -> href."""
+    nav = html[html.index('<nav class="code-neighbours"') :]
+    nav = nav[: nav.index("</nav>")]
+    return dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', nav))
+
+
+@pytest.mark.parametrize("label", ["FY2025", "FY2026"])
+def test_previous_and_next_follow_the_tabular_order_in_the_pages_release(client, label):
+    from codes.models import Code
+
+    release = Release.objects.get(label=label)
+    here = Code.objects.get(release=release, code="S72001A")
+    in_release = Code.objects.filter(release=release)
+    before = in_release.filter(sequence__lt=here.sequence).order_by("-sequence").first()
+    after = in_release.filter(sequence__gt=here.sequence).order_by("sequence").first()
+    html = client.get(f"/codes/S72.001A/?release={label}").content.decode()
+    assert neighbour_links(html) == {
+        "prev": f"/codes/{before.dotted}/?release={label}",
+        "next": f"/codes/{after.dotted}/?release={label}",
+    }
+
+
+def test_the_first_code_has_no_previous_and_the_last_no_next(client, fy2026):
+    from codes.models import Code
+
+    in_release = Code.objects.filter(release=fy2026)
+    first = in_release.order_by("sequence").first()
+    last = in_release.order_by("-sequence").first()
+    assert set(neighbour_links(client.get(f"/codes/{first.dotted}/").content.decode())) == {"next"}
+    assert set(neighbour_links(client.get(f"/codes/{last.dotted}/").content.decode())) == {"prev"}
+
+
+@pytest.mark.parametrize("code", ["S72.001A", "Z53.01"])
+def test_a_leaf_code_shows_no_empty_family_sections(client, code):
+    html = client.get(f"/codes/{code}/").content.decode()
+    text = text_of(client.get(f"/codes/{code}/"))
+    assert 'id="below-heading"' not in html and f"Codes below {code}" not in text
+    assert f"Every code starting with {code}" not in text
+    # A header keeps them.
+    parent = text_of(client.get(f"/codes/{code[:-1]}/"))
+    assert f"Codes below {code[:-1]}" in parent
+    assert f"Every code starting with {code[:-1]}" in parent
+
+
+def test_a_code_with_a_7th_character_says_what_it_means_and_lists_its_siblings(client, fy2026):
+    from codes.models import Code, Note
+
+    meaning = Note.objects.get(
+        release=fy2026, code="S72", kind=Note.Kind.SEVENTH_CHARACTER, character="D"
+    ).text
+    html = client.get("/codes/S72.001D/").content.decode()
+    text = text_of(client.get("/codes/S72.001D/"))
+    assert f"7th character D D — {meaning} (7th characters defined at S72 )" in text
+    siblings = [
+        c
+        for c in Code.objects.filter(release=fy2026, code__startswith="S72001").order_by("sequence")
+        if len(c.code) == 7 and c.code != "S72001D"
+    ]
+    assert len(siblings) == 15
+    section = html[html.index('id="own-seventh-heading"') :]
+    section = section[: section.index("</section>")]
+    assert re.findall(r'href="/codes/([^/]+)/"', section)[1:] == [c.dotted for c in siblings]
+    assert "S72.001A</a> initial encounter for closed fracture" in section
+    # A code without a 7th character has no such section.
+    assert 'id="own-seventh-heading"' not in client.get("/codes/Z53.01/").content.decode()
+
+
+def test_a_header_lists_its_billable_codes_once(client, fy2026):
+    from codes.models import Code
+
+    html = client.get("/codes/S72.001/").content.decode()
+    main = html[html.index("</nav>", html.index('<nav class="code-neighbours"')) :]
+    billable = Code.objects.filter(release=fy2026, code__startswith="S72001", is_billable=True)
+    assert billable.count() == 16
+    for code in billable:
+        assert main.count(f">{code.dotted}</a>") == 1, code.dotted
+    assert "16 billable codes below S72.001: see the codes below ." in text_of(
+        client.get("/codes/S72.001/")
+    )
+    # A family too big to draw whole still lists its billable codes in the status box.
+    s72 = text_of(client.get("/codes/S72/"))
+    assert "The direct sub-codes only" in s72
+    assert "list every billable code below S72" in s72
+
+
+def test_inclusion_terms_are_labelled_as_coders_call_them(client):
+    text = text_of(client.get("/codes/Z72.0/"))
+    assert "Applicable to (inclusion terms) Tobacco use NOS" in text
+    # The Index's terms for the code, in a release that has an Index, under their own heading.
+    fy2017 = text_of(client.get("/codes/Z72.0/?release=FY2017"))
+    assert "Alphabetic Index terms that lead here" in fy2017

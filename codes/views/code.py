@@ -17,6 +17,7 @@ from codes.index_lookup import entries_leading_to
 from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
 from codes.models import Note, PoaExemptCode
+from codes.neighbours import seventh_character_of, tabular_neighbours
 from codes.notes_elsewhere import notes_source
 from codes.search import looks_like_code
 from codes.validation import validate
@@ -33,6 +34,8 @@ from codes.views.faq import code_questions, faq_json_ld
 TREE_LIMIT = 250
 # Billable codes listed in the status box before the rest is folded away.
 LISTED_BILLABLE = 24
+# What coders call the inclusion terms (the tabular's own word for the notes that list them).
+NOTE_LABELS = {Note.Kind.INCLUSION_TERM: "Applicable to (inclusion terms)"}
 
 
 @dataclass
@@ -94,6 +97,8 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             "api_url": api_url,
             "later": later_change(row.code, release, history),
             "poa_exempt": PoaExemptCode.objects.is_exempt(release, row.code),
+            "neighbours": tabular_neighbours(codeset, row.code),
+            "seventh_of_code": seventh_character_of(codeset, row.code),
         },
     )
 
@@ -146,9 +151,9 @@ def _note_groups(notes: list[NoteFromPath]) -> list[NoteGroup]:
     ):
         listed = [item.note for item in items]
         kinds = []
-        for _kind, same in groupby(listed, key=lambda note: note.kind):
+        for kind, same in groupby(listed, key=lambda note: note.kind):
             same = list(same)
-            kinds.append((same[0].get_kind_display(), same))
+            kinds.append((NOTE_LABELS.get(kind, same[0].get_kind_display()), same))
         groups.append(
             NoteGroup(
                 origin=origin,

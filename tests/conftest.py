@@ -22,6 +22,9 @@ FY2026_XML = BUNDLED / "fy2026" / "icd10cm-tabular-April-1-2026.xml"
 FY2026_CONVERSION = BUNDLED / "fy2026" / "ICD-10-CM-CONVERSION-TABLE-FY2026.xlsx"
 FY2026_POA = BUNDLED / "fy2026" / "POAexemptCodesFY26.zip"
 FY2025_POA = BUNDLED / "fy2025" / "POAexemptCodesFY25.zip"
+FY2024_ZIP = BUNDLED / "fy2024" / "icd10cm-CodesDescriptions-2024.zip"
+FY2024_POA = BUNDLED / "fy2024" / "POAexemptCodesFY24.zip"
+APRIL_2025_ZIP = BUNDLED / "fy2025-april" / "Code-desciptions-April-2025.zip"
 FIXTURE_FOLDERS = ("fy2017", "fy2025", "fy2026")
 
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 from codes.models import AuditEvent, Code, ImportInProgress, ImportRun, Release, ReleaseBusy
 from codes.tasks import execute_import
 from tests.conftest import (
+    APRIL_2025_ZIP,
     FIXTURE_FOLDERS,
     FY2025_XML,
     FY2025_ZIP,
@@ -37,7 +38,6 @@ from tests.conftest import (
     FY2026_ZIP,
     REPO,
     release_tables_fingerprint,
-    shared_file,
 )
 from tests.serving import manage
 
@@ -306,7 +306,7 @@ def test_hostile_or_wrong_uploads_are_refused_in_plain_words_and_change_nothing(
 @pytest.mark.django_db
 def test_the_wrong_real_files_are_refused_naming_them(staff):
     # A POA-exempt list alone is added to its loaded release, unless that has one already.
-    poa = shared_file("fy2026/POAexemptCodesFY26.zip")
+    poa = FY2026_POA
     assert "FY2026 already has a POA-exempt list" in form_errors(upload(staff, poa))
     conversion = FY2026_CONVERSION
     assert "neither an order file" in form_errors(upload(staff, conversion))
@@ -364,7 +364,7 @@ def test_an_import_that_fails_in_the_background_says_why_and_changes_nothing(sta
 def test_a_run_whose_worker_died_is_marked_failed_and_its_retry_imports_the_release(
     staff, importer, settings
 ):
-    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    april = APRIL_2025_ZIP
     run = ImportRun.objects.start(
         uploads=[(april.name, april.read_bytes())],
         fiscal_year=2025,
@@ -471,7 +471,7 @@ def test_a_worker_declared_dead_that_still_runs_leaves_the_retry_alone(importer,
     """A worker stalled past IMPORT_STALE_AFTER (a slow file) is declared dead and its run
     retried; when it wakes it stops at its next report, or records nothing when it finishes,
     and never deletes the files the retry now holds."""
-    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    april = APRIL_2025_ZIP
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 
     def declared_dead_and_retried():
@@ -515,7 +515,7 @@ def test_a_worker_declared_dead_that_still_runs_leaves_the_retry_alone(importer,
 @pytest.mark.django_db
 def test_a_file_gone_from_the_server_is_named_as_uploaded_never_by_its_path(importer, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    april = APRIL_2025_ZIP
     run = ImportRun.objects.start(
         uploads=[(april.name, april.read_bytes())],
         fiscal_year=2025,

@@ -3,7 +3,7 @@ import pytest
 from codes.importer.addenda import AddendaChange, parse_addenda_summary
 from codes.importer.codes_file import parse_codes_file
 from codes.importer.errors import ImportFileError
-from tests.conftest import FY2026_ZIP, member, shared_file
+from tests.conftest import APRIL_2025_ZIP, FY2026_ZIP, member
 
 
 def test_it_reads_the_fy2026_codes_file():
@@ -37,7 +37,7 @@ def test_it_reads_the_fy2026_addenda_summary():
 
 
 def test_it_reads_an_all_zero_april_summary():
-    name, data = member(shared_file("fy2025/Code-desciptions-April-2025.zip"), "order-addenda")
+    name, data = member(APRIL_2025_ZIP, "order-addenda")
     summary = parse_addenda_summary(data, filename=name)
     assert summary.codes.added == summary.codes.deleted == summary.headers.added == 0
 

@@ -8,7 +8,7 @@ from codes.importer.diff import (
     compute_changes,
 )
 from codes.importer.order_file import parse_order_file
-from tests.conftest import FY2025_ZIP, FY2026_ZIP, member, shared_file
+from tests.conftest import APRIL_2025_ZIP, FY2024_ZIP, FY2025_ZIP, FY2026_ZIP, member
 
 
 def entries(zip_path):
@@ -30,13 +30,13 @@ def test_the_fy2025_to_fy2026_diff_agrees_with_the_cms_addenda():
 
 
 def test_the_fy2024_to_fy2025_diff_agrees_with_the_cms_addenda():
-    fy2024 = shared_file("fy2024/icd10cm-CodesDescriptions-2024.zip")
+    fy2024 = FY2024_ZIP
     changes = compute_changes(entries(fy2024), entries(FY2025_ZIP))
     assert compare_with_addenda(changes, addenda(FY2025_ZIP)).differences == []
 
 
 def test_the_april_2025_update_changes_nothing():
-    april = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    april = APRIL_2025_ZIP
     changes = compute_changes(entries(FY2025_ZIP), entries(april))
     assert changes == []
     assert compare_with_addenda(changes, addenda(april)).agrees

@@ -15,13 +15,14 @@ from codes.importer.release_data import ChapterRow, CodeRow, NoteRow, ReleaseDat
 from codes.importer.run import import_release
 from codes.models import Code, Note, Release
 from tests.conftest import (
+    APRIL_2025_ZIP,
+    FY2024_ZIP,
     FY2026_XML,
     FY2026_ZIP,
     REPO,
     as_upload,
     member,
     release_tables_fingerprint,
-    shared_file,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def fy2026_members() -> dict[str, bytes]:
 
 
 def test_the_april_2025_update_imports_with_no_changes_and_fy2026_is_compared_to_it():
-    april_zip = shared_file("fy2025/Code-desciptions-April-2025.zip")
+    april_zip = APRIL_2025_ZIP
     draft = import_release(as_upload(april_zip))
     # A draft is compared to the published release before it and disturbs nothing public.
     assert draft.compared_to.label == "FY2025"
@@ -75,9 +76,7 @@ def test_the_april_2025_update_imports_with_no_changes_and_fy2026_is_compared_to
 
 
 def test_fy2024_imports_from_its_code_descriptions_zip_alone():
-    fy2024 = import_release(
-        as_upload(shared_file("fy2024/icd10cm-CodesDescriptions-2024.zip")), publish=True
-    )
+    fy2024 = import_release(as_upload(FY2024_ZIP), publish=True)
     assert (fy2024.entry_count, fy2024.billable_count, fy2024.header_count) == (
         97_296,
         74_044,
@@ -218,7 +217,7 @@ def test_the_command_refuses_an_effective_date_outside_the_fiscal_year():
 def test_publishing_unpublishing_and_deleting_keep_the_line_compared():
     fy2025 = Release.objects.get(label="FY2025")
     fy2026 = Release.objects.get(label="FY2026")
-    april = import_release(as_upload(shared_file("fy2025/Code-desciptions-April-2025.zip")))
+    april = import_release(as_upload(APRIL_2025_ZIP))
     fy2026.refresh_from_db()
     assert fy2026.compared_to == fy2025
     april.publish()

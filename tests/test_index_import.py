@@ -14,7 +14,13 @@ from codes.importer.errors import ImportFileError
 from codes.importer.index_xml import DISEASES, DRUGS, EXTERNAL_CAUSES, NEOPLASMS, PARTS
 from codes.importer.run import import_release
 from codes.models import IndexCodeReference, IndexTerm, Release, ReleaseIndex
-from tests.conftest import BUNDLED, as_upload, release_tables_fingerprint, shared_file
+from tests.conftest import (
+    APRIL_2025_ZIP,
+    BUNDLED,
+    as_upload,
+    release_tables_fingerprint,
+    shared_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +176,7 @@ def test_an_index_whose_year_has_two_releases_must_name_one():
     Release.objects.filter(pk=release.pk).update(label="FY2025 October")
     import_release(
         as_upload(
-            shared_file("fy2025/Code-desciptions-April-2025.zip"),
+            APRIL_2025_ZIP,
             BUNDLED / "fy2025" / "icd10cm-tabular-April-2025.xml",
         ),
         label="FY2025 April 1 update",

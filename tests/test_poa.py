@@ -16,7 +16,7 @@ from codes.importer.poa import parse_poa_files
 from codes.importer.run import import_release
 from codes.management.commands.load_bundled_releases import BUNDLED_DIR, effective_date_of
 from codes.models import ImportRun, PoaExemptCode, PoaList, Release
-from tests.conftest import FY2025_POA, FY2026_POA, release_tables_fingerprint
+from tests.conftest import FY2024_POA, FY2025_POA, FY2026_POA, release_tables_fingerprint
 
 
 def poa_members(path=FY2026_POA) -> dict[str, bytes]:
@@ -69,9 +69,8 @@ def test_the_files_are_told_apart_by_content_whatever_their_names_and_order():
 
 @pytest.mark.parametrize("year", [2024, 2025])
 def test_the_earlier_years_lists_parse_with_the_counts_their_readme_states(year):
-    from tests.conftest import shared_file
 
-    path = FY2025_POA if year == 2025 else shared_file("fy2024/POAexemptCodesFY24.zip")
+    path = FY2025_POA if year == 2025 else FY2024_POA
     parsed = parse_poa_files(text_files(poa_members(path)))
     assert parsed.fiscal_year == year
     # The ReadMe of FY2024 spells one count out ("six codes"): it is read as a number.

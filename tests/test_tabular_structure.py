@@ -13,7 +13,7 @@ from codes.importer.errors import MAX_MESSAGE, ImportFileError
 from codes.importer.run import import_release
 from codes.importer.tabular_xml import parse_tabular_xml
 from codes.models import Release, Section
-from tests.conftest import FY2026_XML, FY2026_ZIP, shared_file
+from tests.conftest import FY2025_XML, FY2026_XML, FY2026_ZIP, shared_file
 
 XML_NAME = "icd10cm-tabular-2026.xml"
 ZIP_NAME = "icd10cm-Code Descriptions-2026.zip"
@@ -173,7 +173,7 @@ def test_the_real_files_slips_are_reported_and_read_past(fy2026):
 
 
 def test_a_double_space_in_a_desc_is_reported_with_its_line():
-    file = shared_file("fy2025/icd10cm-tabular-April-2025.xml")
+    file = FY2025_XML
     data = file.read_bytes()
     tabular = parse_tabular_xml(data, filename=file.name)
     (anomaly,) = [a for a in tabular.anomalies if a.element == "diag W44.G"]

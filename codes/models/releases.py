@@ -442,6 +442,13 @@ class Note(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text[:60]}"
 
+    @property
+    def heading(self) -> str:
+        """The kind as pages head it: inclusion terms by the name coders use, "Applicable to"."""
+        if self.kind == self.Kind.INCLUSION_TERM:
+            return "Applicable to (inclusion terms)"
+        return self.get_kind_display()
+
 
 class CodeChangeQuerySet(models.QuerySet):
     def tallied(self) -> list[TalliedChange]:

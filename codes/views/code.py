@@ -34,10 +34,9 @@ from codes.views.faq import code_questions, faq_json_ld
 TREE_LIMIT = 250
 # Billable codes listed in the status box before the rest is folded away.
 LISTED_BILLABLE = 24
+
+
 # What coders call the inclusion terms (the tabular's own word for the notes that list them).
-NOTE_LABELS = {Note.Kind.INCLUSION_TERM: "Applicable to (inclusion terms)"}
-
-
 @dataclass
 class TreeNode:
     entry: Entry
@@ -151,9 +150,9 @@ def _note_groups(notes: list[NoteFromPath]) -> list[NoteGroup]:
     ):
         listed = [item.note for item in items]
         kinds = []
-        for kind, same in groupby(listed, key=lambda note: note.kind):
+        for _, same in groupby(listed, key=lambda note: note.kind):
             same = list(same)
-            kinds.append((NOTE_LABELS.get(kind, same[0].get_kind_display()), same))
+            kinds.append((same[0].heading, same))
         groups.append(
             NoteGroup(
                 origin=origin,

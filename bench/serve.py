@@ -5,7 +5,7 @@
                                     [--memory-requests 100000]
 
 For each database (a temporary PostgreSQL database, or a fresh SQLite file) it migrates, loads
-the bundled FY2025 and FY2026 releases and starts gunicorn with the project's gunicorn.conf.py
+every bundled release (make data) and starts gunicorn with the project's gunicorn.conf.py
 (DEBUG off, a SECRET_KEY, no TLS redirect on loopback, API rate limits off, worker recycling off
 so that the same workers are measured throughout). Load comes from wrk, a separate process, with
 bench/wrk_requests.lua picking a random request of each scenario's list for every request:
@@ -88,6 +88,12 @@ TARGETS = {
     # once its bounded local cache is full (a leak of a few hundred bytes a request shows).
     "settled_growth_mb": 5,
 }
+# Issue #22: first visits (the cold rows), share of the bare view at 1 and 16 connections; the
+# mixed load's p99 at the highest number; each worker's memory with every release warm.
+COLD_TARGETS = {"code page": 0.25, "api detail": 0.30, "search page": 0.30, "autocomplete": 0.40}
+COLD_TARGET_CONNECTIONS = (1, 16)
+MIXED_P99_MS = 150
+WORKER_MEMORY_MB = 400
 
 
 def environment(database_url: str) -> dict:
@@ -468,6 +474,23 @@ def targets(result: dict) -> list[str]:
         p50 = runs[("validate 10k", 1)]["p50_ms"]
         verdict = "met" if p50 < TARGETS["validate_ms"] else "missed"
         lines.append(f"  validate 10,000 codes p50 at 1: {p50:.0f} ms (target < 300 ms): {verdict}")
+    for connections in COLD_TARGET_CONNECTIONS:
+        for scenario, target in COLD_TARGETS.items():
+            run = runs.get((f"{scenario} cold", connections))
+            if run is None:
+                continue
+            share = run["rps"] / run["bare_rps"]
+            verdict = "met" if share >= target else "missed"
+            lines.append(
+                f"  {scenario} cold at {connections}: {share:.0%} of bare (target {target:.0%}): "
+                f"{verdict}"
+            )
+    mixed = result["mixed"]
+    verdict = "met" if mixed["p99_ms"] < MIXED_P99_MS else "missed"
+    lines.append(
+        f"  mixed p99 at {mixed['connections']}: {mixed['p99_ms']:.0f} ms "
+        f"(target < {MIXED_P99_MS} ms): {verdict}"
+    )
     top = max(c for _, c in runs)
     errors = sum(r["errors"] for r in result["runs"] if r["connections"] == top)
     errors += result["mixed"]["errors"] + result["mixed_errors_after"]
@@ -483,6 +506,11 @@ def targets(result: dict) -> list[str]:
         f"  worker memory over the second {memory['requests_in_second_stretch']:,} requests: "
         f"{growth:+.1f} MB at most per worker (target flat, < "
         f"{TARGETS['settled_growth_mb']} MB): {verdict}"
+    )
+    largest = max(memory["settled_kb"].values()) / 1024
+    verdict = "met" if largest < WORKER_MEMORY_MB else "missed"
+    lines.append(
+        f"  largest worker at the end: {largest:.0f} MB (target < {WORKER_MEMORY_MB} MB): {verdict}"
     )
     return lines
 

@@ -11,25 +11,32 @@ was built is seen once the process restarts.
 """
 
 import bisect
+import sys
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 
-from codes.icd10 import prefix_upper_bound
+from codes.icd10 import dotted, prefix_upper_bound
 from codes.models import Code, ConversionEntry, Note, Release
 from codes.release_memory import ReleaseMemory
-
-# Two published releases per fiscal year at most are hot; keep a few, drop the oldest.
-CACHED_RELEASES = 6
 
 
 class Entry(NamedTuple):
     code: str
     is_billable: bool
     parent: str
-    title: str
+    title: str  # the long title
     sequence: int
+
+    # Named as on Code, so that pages and API answers list entries as they list rows.
+    @property
+    def dotted(self) -> str:
+        return dotted(self.code)
+
+    @property
+    def long_title(self) -> str:
+        return self.title
 
 
 class SeventhCharacter(NamedTuple):
@@ -130,8 +137,13 @@ def _build(release: Release) -> CodeSet:
         .order_by("sequence")
         .values_list("code", "is_billable", "parent_code", "long_title", "sequence")
     )
-    for row in rows.iterator(chunk_size=10_000):
-        entry = Entry(*row)
+    for code, is_billable, parent, title, sequence in rows.iterator(chunk_size=10_000):
+        # Interned: a parent is the same string as its own entry's code, and a code or title
+        # unchanged since another release held in memory is that release's string (most are),
+        # which keeps each further release to about half the memory of the first.
+        entry = Entry(
+            sys.intern(code), is_billable, sys.intern(parent), sys.intern(title), sequence
+        )
         entries[entry.code] = entry
         if entry.parent:
             children.setdefault(entry.parent, []).append(entry.code)
@@ -206,4 +218,4 @@ def _conversion(release: Release) -> dict:
     }
 
 
-codeset_for = ReleaseMemory(_build, size=CACHED_RELEASES)
+codeset_for = ReleaseMemory(_build)

@@ -1,18 +1,20 @@
-"""Everything a code page or an API answer says about one code, in a handful of queries.
+"""Everything a code page or an API answer says about one code, in one query.
 
-The tree questions (ancestors, children, family sizes) are answered from the release's in-memory
-CodeSet; the database is asked for the rows to show (the code with its chapter and section, its
-ancestors' rows, its children, the notes along its path) and for its history.
+The code's row comes from the database; the rest from what the process holds of each published
+release (a release never changes once published): the tree, titles and billable flags of its
+ancestors, children and codes below from its CodeSet (codes.codeset), its chapter, sections,
+notes, changes and POA exemption from its ReleaseData (codes.release_data).
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from codes.codeset import CodeSet, Entry, SeventhCharacter, codeset_for
 from codes.icd10 import dotted, undotted
-from codes.models import Code, CodeChange, Note, Release, Section
+from codes.models import Code, Note, Release, Section
+from codes.release_data import release_data_for
 from codes.selection import published_releases
+
+SEVENTH_CHARACTER_KINDS = {Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE}
 
 # History events, as a program reads them.
 ADDED = "added"
@@ -36,11 +38,11 @@ class NoteFromPath:
 class CodeDetail:
     release: Release
     code: Code
-    ancestors: list[Code]  # the category first, the parent last
-    children: list[Code]
+    ancestors: list[Entry]  # the category first, the parent last
+    children: list[Entry]
     descendant_count: int
     billable_descendant_count: int
-    billable_below: list[Code]  # for a header: what to code instead, in tabular order
+    billable_below: list[Entry]  # for a header: what to code instead, in tabular order
     # Own notes first, then the parent's, ..., the section's, each heading section's, the chapter's.
     notes: list[NoteFromPath]
     # The 7th characters that apply (the nearest definition's), each with its own notes, and
@@ -67,35 +69,32 @@ class HistoryRow:
 
 
 def find_code(release: Release, text: str) -> Code | None:
-    return (
-        Code.objects.filter(release=release, code=undotted(text))
-        .select_related("release", "chapter", "section")
-        .first()
-    )
+    """The code's row, with its release, chapter and section (held in memory) attached."""
+    row = Code.objects.filter(release=release, code=undotted(text)).first()
+    if row is not None:
+        held = release_data_for(release)
+        row.release = release
+        row.chapter = held.chapters.get(row.chapter_id)
+        row.section = held.sections.get(row.section_id)
+    return row
 
 
 def code_detail(code: Code, *, billable_limit: int = 100) -> CodeDetail:
-    """Three queries: the rows on the path and below, the notes, the 7th-character notes."""
+    """No query: the code's family from the CodeSet, its notes from the ReleaseData."""
     release = code.release
     codeset = codeset_for(release)
+    entries = codeset.entries
     ancestor_codes = list(reversed(codeset.ancestors(code.code)))
     descendants = codeset.descendants(code.code)
-    billable = [e.code for e in descendants if e.is_billable]
-    child_codes = codeset.children.get(code.code, [])
-    wanted = ancestor_codes + child_codes + billable[:billable_limit]
-    # No ORDER BY: with one, SQLite walks the release's (release, sequence) index (40 ms)
-    # instead of looking the codes up in the (release, code) one.
-    rows = {
-        row.code: row for row in Code.objects.filter(release=release, code__in=wanted).order_by()
-    }
+    billable = [e for e in descendants if e.is_billable]
     return CodeDetail(
         release=release,
         code=code,
-        ancestors=[rows[c] for c in ancestor_codes],
-        children=[rows[c] for c in child_codes],
+        ancestors=[entries[c] for c in ancestor_codes],
+        children=[entries[c] for c in codeset.children.get(code.code, [])],
         descendant_count=len(descendants),
         billable_descendant_count=len(billable),
-        billable_below=[rows[c] for c in billable[:billable_limit]],
+        billable_below=billable[:billable_limit],
         notes=_notes_on_path(code, ancestor_codes),
         **_seventh_characters(code, codeset),
     )
@@ -115,53 +114,29 @@ def note_origin(item: NoteFromPath) -> str:
 
 def section_path(code: Code) -> list[Section]:
     """The code's section, then each heading section that holds it, nearest first."""
-    if code.section_id is None:
-        return []
-    if code.section.parent_id is None:
-        return [code.section]
-    in_chapter = Section.objects.filter(release_id=code.release_id, chapter_id=code.chapter_id)
-    sections = {section.pk: section for section in in_chapter}
-    path = [code.section]
-    while path[-1].parent_id is not None:
-        path.append(sections[path[-1].parent_id])
-    return path
+    return release_data_for(code.release).section_path(code.section_id)
 
 
 def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
+    """The code's own notes, then its parent's, ..., its section's, each heading section's, its
+    chapter's; each owner's in document order, 7th-character notes left to their own list."""
+    held = release_data_for(code.release)
     path = [code.code, *reversed(ancestor_codes)]  # nearest first
-    sections = section_path(code)
-    # Each branch names its own index (a section or chapter belongs to one release), so that
-    # SQLite answers the OR from three index searches instead of scanning the release's notes.
-    owners = Q(release_id=code.release_id, code__in=path)
-    if sections:
-        owners |= Q(section_id__in=[section.pk for section in sections])
-    if code.chapter_id:
-        owners |= Q(chapter_id=code.chapter_id)
-    notes = list(
-        Note.objects.filter(owners).exclude(
-            kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE]
+    owners = [("code", c, held.code_notes.get(c, [])) for c in path]
+    owners += [
+        ("section", section.section_id, held.section_notes.get(section.pk, []))
+        for section in held.section_path(code.section_id)
+    ]
+    if code.chapter_id is not None:
+        owners.append(
+            ("chapter", str(code.chapter.number), held.chapter_notes.get(code.chapter_id, []))
         )
-    )
-    rank = {c: position for position, c in enumerate(path)}
-    section_rank = {section.pk: len(path) + position for position, section in enumerate(sections)}
-    section_ids = {section.pk: section.section_id for section in sections}
-
-    def order(note: Note) -> tuple[int, int]:
-        if note.code:
-            return rank[note.code], note.sequence
-        if note.section_id:
-            return section_rank[note.section_id], note.sequence
-        return len(path) + len(sections), note.sequence
-
     found = []
-    for note in sorted(notes, key=order):
-        if note.code:
-            origin, owner = "code", note.code
-        elif note.section_id:
-            origin, owner = "section", section_ids[note.section_id]
-        else:
-            origin, owner = "chapter", str(code.chapter.number)
-        found.append(NoteFromPath(note, origin, owner, inherited=note.code != code.code))
+    for origin, owner, rows in owners:
+        rows = [row for row in rows if row.kind not in SEVENTH_CHARACTER_KINDS]
+        for note in held.notes(rows):
+            inherited = origin != "code" or owner != code.code
+            found.append(NoteFromPath(note, origin, owner, inherited=inherited))
     return found
 
 
@@ -171,15 +146,14 @@ def _seventh_characters(code: Code, codeset: CodeSet) -> dict:
     if defined is None or len(code.code) == 7:
         return {}
     owner, characters = defined
-    general = Note.objects.filter(
-        release_id=code.release_id,
-        code=owner,
-        kind__in=[Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE],
-        character="",
-    )
+    general = [
+        row.text
+        for row in release_data_for(code.release).code_notes.get(owner, [])
+        if row.kind in SEVENTH_CHARACTER_KINDS and not row.character
+    ]
     return {
         "seventh_characters": characters,
-        "seventh_character_notes": [note.text for note in general],
+        "seventh_character_notes": general,
         "seventh_characters_from": owner,
         "seventh_character_examples": seventh_character_examples(code.code, codeset),
     }
@@ -195,16 +169,14 @@ def seventh_character_examples(code: str, codeset: CodeSet, *, limit: int = 6) -
 
 
 def code_history(code: str) -> list[HistoryRow]:
-    """One row per published release, oldest first (three queries)."""
+    """One row per published release, oldest first (no query: each release's CodeSet says
+    whether the code is in it, its ReleaseData what changed)."""
     releases = published_releases()[::-1]
-    present = {row.release_id: row for row in Code.objects.filter(code=code, release__in=releases)}
-    changes: dict[int, list[CodeChange]] = {}
-    for change in CodeChange.objects.filter(code=code, release__in=releases):
-        changes.setdefault(change.release_id, []).append(change)
     history = []
     for release in releases:
-        row = present.get(release.pk)
-        kinds = {(c.change, c.is_billable): c for c in changes.get(release.pk, [])}
+        row = codeset_for(release).get(code)
+        changes = release_data_for(release).changes.get(code, [])
+        kinds = {(c.change, c.is_billable): c for c in changes}
         events = []
         old_title = ""
         if (DELETED, True) in kinds and (ADDED, False) in kinds:
@@ -224,7 +196,7 @@ def code_history(code: str) -> list[HistoryRow]:
                 release=release,
                 present=row is not None,
                 is_billable=row.is_billable if row else None,
-                title=row.long_title if row else "",
+                title=row.title if row else "",
                 events=events,
                 old_title=old_title,
             )

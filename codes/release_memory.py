@@ -1,8 +1,9 @@
 """Per-process memory of what is built from one release's rows: code sets, word indexes.
 
 A published release never changes, so what is built from its rows stays true until it is
-re-imported. The key is the release id and its import time: a re-imported release is built
-anew, and its old build is dropped with the oldest ones.
+re-imported. The key is the release id, its import time and the release it borrows its chapters
+and sections from (codes.importer.borrowed_structure replaces them when that changes): a
+re-imported or re-placed release is built anew, and its old build is dropped with the oldest.
 """
 
 import gc
@@ -14,18 +15,25 @@ from codes.models import Release
 
 Built = TypeVar("Built")
 
+# Releases a process keeps the builds of: every release a site serves (the bundle is five: a
+# few fiscal years, an April update), so that a worker never rebuilds one a request needs while
+# evicting another. About 30 MB each beyond the first (they share their unchanged strings).
+HELD_RELEASES = 8
+
 
 class ReleaseMemory(Generic[Built]):
     """`memory(release)` builds once per process and release (thread-safe), keeps `size`."""
 
-    def __init__(self, build: Callable[[Release], Built], *, size: int) -> None:
+    def __init__(self, build: Callable[[Release], Built], *, size: int = HELD_RELEASES) -> None:
         self.build = build
         self.size = size
-        self._built: dict[tuple[int, str], Built] = {}
+        self._built: dict[tuple[int, str, int | None], Built] = {}
         self._lock = threading.Lock()
 
     def __call__(self, release: Release) -> Built:
-        key = (release.pk, release.imported_at.isoformat())
+        # An Index (ReleaseIndex) is kept the same way; it borrows nothing.
+        borrowed_from = getattr(release, "structure_from_id", None)
+        key = (release.pk, release.imported_at.isoformat(), borrowed_from)
         built = self._built.get(key)
         if built is None:
             with self._lock:

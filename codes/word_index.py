@@ -20,6 +20,7 @@ import bisect
 import difflib
 import functools
 import re
+import sys
 import threading
 import unicodedata
 from array import array
@@ -32,8 +33,6 @@ from codes.release_memory import ReleaseMemory
 
 # A misspelt word is replaced by a title word at least this similar (difflib's ratio).
 CORRECTION_CUTOFF = 0.75
-# Releases whose index a process keeps (two are hot at most: this year's and last year's).
-CACHED_RELEASES = 4
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 _stemmer = snowballstemmer.stemmer("english")
@@ -164,7 +163,7 @@ def _build(release: Release) -> WordIndex:
             for key in {stem(word) for word in words}:
                 term_stems.setdefault(key, []).append(position)
     return WordIndex(
-        codes=[row[0] for row in rows],
+        codes=[sys.intern(row[0]) for row in rows],  # the code set's strings (codes.codeset)
         title_words=_compact(title_words),
         title_stems=_compact(title_stems),
         term_stems=_compact(term_stems),
@@ -178,4 +177,4 @@ def _compact(postings: dict[str, list[int]]) -> dict[str, array]:
     return {key: array("I", positions) for key, positions in postings.items()}
 
 
-word_index_for = ReleaseMemory(_build, size=CACHED_RELEASES)
+word_index_for = ReleaseMemory(_build)

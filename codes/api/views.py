@@ -44,7 +44,8 @@ from codes.downloads import attachment, download_name
 from codes.icd10 import dotted, is_well_formed, undotted
 from codes.index_lookup import entries_leading_to
 from codes.lookup import code_detail, code_history, find_code
-from codes.models import Code, PoaExemptCode, Release
+from codes.models import Code, Release
+from codes.release_data import release_data_for
 from codes.response_cache import cached_response, store_response
 from codes.selection import (
     PARAMETERS,
@@ -362,7 +363,7 @@ class CodeDetailView(ApiView):
             )
             return {
                 **rep.code_detail(code_detail(found), text=code),
-                **rep.poa_exemption(PoaExemptCode.objects.is_exempt(release, found.code)),
+                **rep.poa_exemption(release_data_for(release).is_poa_exempt(found.code)),
                 "index_entries": index_rep.code_entries(request, entries, code=found.dotted),
             }
 

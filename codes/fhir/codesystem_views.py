@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from codes.api.errors import CODE_NOT_FOUND, ERROR_CODES, NOT_FOUND, ApiError
 from codes.codeset import codeset_for
 from codes.icd10 import parse_code_input
-from codes.lookup import note_origin, notes_for
-from codes.models import Code, PoaExemptCode
+from codes.lookup import find_code, note_origin, notes_for
+from codes.release_data import release_data_for
 from codes.selection import published_releases
 from codes.validation import validate
 
@@ -74,8 +74,7 @@ class LookupView(FhirView):
                     status_code=status.HTTP_404_NOT_FOUND,
                     field="code",
                 )
-            row = Code.objects.filter(release=release, code=entry.code).select_related("section")
-            row = row.first()
+            row = find_code(release, entry.code)
             wanted = set(inputs.texts("property"))
             notes = []
             if not wanted or "*" in wanted or "note" in wanted:
@@ -96,7 +95,7 @@ class LookupView(FhirView):
                     for child in codeset.children.get(entry.code, [])
                 ],
                 notes=notes,
-                poa_exempt=PoaExemptCode.objects.is_exempt(release, entry.code),
+                poa_exempt=release_data_for(release).is_poa_exempt(entry.code),
                 wanted=wanted,
             )
 

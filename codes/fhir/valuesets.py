@@ -173,7 +173,7 @@ def _build_tabular_order(release: Release) -> list[str]:
     return sorted(entries, key=lambda code: entries[code].sequence)
 
 
-_tabular_order = ReleaseMemory(_build_tabular_order, size=6)
+_tabular_order = ReleaseMemory(_build_tabular_order)
 
 
 def filtered(release: Release, text: str) -> list[str]:

@@ -55,11 +55,6 @@ class PoaExemptCodeQuerySet(models.QuerySet):
         exempt = set(rows)
         return {code: code in exempt for code in codes}
 
-    def is_exempt(self, release, code: str) -> bool | None:
-        """Whether the code is in the release's list; None when it has no list imported."""
-        exemption = self.exemption(release, [code])
-        return None if exemption is None else exemption[code]
-
 
 class PoaExemptCode(models.Model):
     poa_list = models.ForeignKey(PoaList, on_delete=models.CASCADE, related_name="codes")

@@ -1,10 +1,11 @@
 """Template helpers of the public site: links that keep the chosen release, code formatting,
 notes whose code references are links, and the family tree of a code."""
 
+import functools
 import re
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -28,7 +29,15 @@ def page_url(context, name: str, *args, **params) -> str:
     """reverse(name, args) with the release parameter of the page (and any other params)."""
     carried = dict(context.get("release_params") or {})
     carried.update(params)
-    return url_with(reverse(name, args=args), carried)
+    return url_with(_path(name, tuple(str(arg) for arg in args), get_script_prefix()), carried)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _path(name: str, args: tuple[str, ...], script_prefix: str) -> str:
+    # A code page links fifty pages, most of them on every page (the header's, the chapter's,
+    # the family's): reversed once each, not fifty times per page. The URLconf is fixed once the
+    # site runs; the prefix it is served under is part of the key.
+    return reverse(name, args=args)
 
 
 @register.simple_tag(takes_context=True)

@@ -16,9 +16,10 @@ from codes.icd10 import dotted, undotted
 from codes.index_lookup import entries_leading_to
 from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
-from codes.models import Note, PoaExemptCode
+from codes.models import Note
 from codes.neighbours import seventh_character_of, tabular_neighbours
 from codes.notes_elsewhere import notes_source
+from codes.release_data import release_data_for
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
@@ -95,7 +96,7 @@ def code_page(request: HttpRequest, code: str) -> HttpResponse:
             ),
             "api_url": api_url,
             "later": later_change(row.code, release, history),
-            "poa_exempt": PoaExemptCode.objects.is_exempt(release, row.code),
+            "poa_exempt": release_data_for(release).is_poa_exempt(row.code),
             "neighbours": tabular_neighbours(codeset, row.code),
             "seventh_of_code": seventh_character_of(codeset, row.code),
         },

@@ -1,0 +1,100 @@
+"""What a code page or an API code answer reads of one release besides its code tree, in memory:
+its chapters and sections, its notes by owner, its changes by code, its POA-exempt codes.
+
+A first visit of a code page used to ask the database for each of these (seven queries, most of
+the page's time spent building and reading them); a published release never changes, so a
+process reads them once per release (codes.release_memory: rebuilt when the release, or the
+POA list imported into it, is re-imported) and answers from dicts.
+
+Notes are kept as rows of values and made into Note instances only for the page that shows
+them: 27,000 model instances per release would cost four times the memory. Their texts, like
+the code set's titles, are interned, so the releases held share the notes they have in common.
+"""
+
+import sys
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from codes.models import Chapter, CodeChange, Note, PoaList, Release, Section
+from codes.release_memory import ReleaseMemory
+
+
+class NoteRow(NamedTuple):
+    id: int
+    chapter_id: int | None
+    section_id: int | None
+    code: str
+    kind: str
+    text: str
+    character: str
+    sequence: int
+
+
+@dataclass
+class ReleaseData:
+    release_id: int
+    chapters: dict[int, Chapter]  # by primary key
+    sections: dict[int, Section]  # by primary key
+    # By owner, in document order: an undotted code, a section's or a chapter's primary key.
+    code_notes: dict[str, list[NoteRow]]
+    section_notes: dict[int, list[NoteRow]]
+    chapter_notes: dict[int, list[NoteRow]]
+    changes: dict[str, list[CodeChange]]  # by undotted code
+    poa_exempt: frozenset[str] | None  # None: no POA list imported into the release
+
+    def notes(self, rows: list[NoteRow]) -> list[Note]:
+        return [Note(release_id=self.release_id, **row._asdict()) for row in rows]
+
+    def is_poa_exempt(self, code: str) -> bool | None:
+        """Whether the code is in the release's POA-exempt list; None when it has no list."""
+        return None if self.poa_exempt is None else code in self.poa_exempt
+
+    def section_path(self, section_id: int | None) -> list[Section]:
+        """A section, then each heading section that holds it, nearest first."""
+        path = []
+        while section_id is not None:
+            path.append(self.sections[section_id])
+            section_id = path[-1].parent_id
+        return path
+
+
+def _build(release: Release) -> ReleaseData:
+    chapters = {chapter.pk: chapter for chapter in Chapter.objects.filter(release=release)}
+    sections = {section.pk: section for section in Section.objects.filter(release=release)}
+    for section in sections.values():
+        # Each section's chapter and parent are the instances held here, not a query each.
+        section.chapter = chapters[section.chapter_id]
+        if section.parent_id is not None:
+            section.parent = sections[section.parent_id]
+    code_notes: dict[str, list[NoteRow]] = {}
+    section_notes: dict[int, list[NoteRow]] = {}
+    chapter_notes: dict[int, list[NoteRow]] = {}
+    fields = NoteRow._fields
+    for values in Note.objects.filter(release=release).order_by("sequence").values_list(*fields):
+        row = NoteRow(*values)
+        row = row._replace(text=sys.intern(row.text), code=sys.intern(row.code))
+        if row.code:
+            code_notes.setdefault(row.code, []).append(row)
+        elif row.section_id is not None:
+            section_notes.setdefault(row.section_id, []).append(row)
+        else:
+            chapter_notes.setdefault(row.chapter_id, []).append(row)
+    changes: dict[str, list[CodeChange]] = {}
+    for change in CodeChange.objects.filter(release=release):
+        changes.setdefault(change.code, []).append(change)
+    poa_list = PoaList.objects.filter(release=release).first()
+    return ReleaseData(
+        release_id=release.pk,
+        chapters=chapters,
+        sections=sections,
+        code_notes=code_notes,
+        section_notes=section_notes,
+        chapter_notes=chapter_notes,
+        changes=changes,
+        poa_exempt=None
+        if poa_list is None
+        else frozenset(sys.intern(c) for c in poa_list.codes.values_list("code", flat=True)),
+    )
+
+
+release_data_for = ReleaseMemory(_build)

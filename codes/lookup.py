@@ -71,12 +71,10 @@ class HistoryRow:
 def find_code(release: Release, text: str) -> Code | None:
     """The code's row, with its release, chapter and section (held in memory) attached."""
     row = Code.objects.filter(release=release, code=undotted(text)).first()
-    if row is not None:
-        held = release_data_for(release)
-        row.release = release
-        row.chapter = held.chapters.get(row.chapter_id)
-        row.section = held.sections.get(row.section_id)
-    return row
+    if row is None:
+        return None
+    row.release = release
+    return release_data_for(release).placed([row])[0]
 
 
 def code_detail(code: Code, *, billable_limit: int = 100) -> CodeDetail:

@@ -18,6 +18,7 @@ from codes.codeset import codeset_for
 from codes.icd10 import undotted
 from codes.models import Code, Release
 from codes.ranked_search import Found, find
+from codes.release_data import release_data_for
 from codes.selection import published_releases
 
 EXACT = "exact"
@@ -61,11 +62,10 @@ class FoundCodes:
         wanted = self.found[item]
         rows = {
             row.code: row
-            for row in Code.objects.filter(release=self.release, code__in=wanted)
-            .select_related("chapter", "section")
-            .order_by()
+            for row in Code.objects.filter(release=self.release, code__in=wanted).order_by()
         }
-        return [rows[code] for code in wanted if code in rows]
+        found = [rows[code] for code in wanted if code in rows]
+        return release_data_for(self.release).placed(found)
 
     def __iter__(self) -> Iterator[Code]:
         return iter(self[:])
@@ -169,7 +169,7 @@ def autocomplete(release: Release, query: str, *, limit: int = 10) -> SearchResu
         # The code itself first, then its family in tabular order.
         code = undotted(result.query)
         family = Code.objects.filter(release=release).with_prefix(code).order_by("sequence")
-        return SearchResult(EXACT, text, list(family.select_related("chapter", "section")[:limit]))
+        return SearchResult(EXACT, text, release_data_for(release).placed(list(family[:limit])))
     if result is not None and result.kind == PREFIX:
         return SearchResult(PREFIX, text, list(result.codes[:limit]))
     found = find(release, text, published_releases(), typing=True)

@@ -19,7 +19,8 @@ from itertools import combinations
 from codes.codeset import CodeSet, SeventhCharacter, codeset_for
 from codes.fiscal import last_day_before, no_year_between
 from codes.icd10 import dotted, parse_code_input
-from codes.models import Code, PoaExemptCode, Release
+from codes.models import Release
+from codes.release_data import release_data_for
 from codes.selection import published_releases
 
 OK = "ok"
@@ -90,40 +91,42 @@ def validate(text: str, release: Release) -> Verdict:
 
 
 def validate_many(texts: Sequence[str], release: Release) -> list[Verdict]:
-    """Answer every code against one release: in memory, plus one query for absent codes."""
+    """Answer every code against one release, from what the process holds of the published
+    releases (no query once they are held). A text given many times (a batch of claims repeats
+    its codes) is answered once: the same Verdict for each."""
     codeset = codeset_for(release)
-    codes = [parse_code_input(text) or "" for text in texts]
-    absent = {c for c in codes if c and c not in codeset}
-    elsewhere = _presence_elsewhere(absent, release) if absent else {}
-    # The releases after a deleted code's last, for the last date of service it was valid.
-    published = published_releases() if elsewhere else []
-    exemption = PoaExemptCode.objects.exemption(release, {c for c in codes if c in codeset})
-    return [
-        _verdict(
+    distinct = {text: parse_code_input(text) or "" for text in texts}
+    absent = {c for c in distinct.values() if c and c not in codeset}
+    # The other releases: where an absent code is, and after a deleted code's last release, the
+    # last date of service it was valid.
+    published = published_releases() if absent else []
+    elsewhere = _presence_elsewhere(absent, release, published) if absent else {}
+    exempt = release_data_for(release).is_poa_exempt
+    answered = {
+        text: _verdict(
             text,
             code,
             release,
             codeset,
             elsewhere.get(code, []),
             published,
-            poa_exempt=None if exemption is None else exemption.get(code, False),
+            poa_exempt=exempt(code),
         )
-        for text, code in zip(texts, codes, strict=True)
-    ]
+        for text, code in distinct.items()
+    }
+    return [answered[text] for text in texts]
 
 
-def _presence_elsewhere(codes: Iterable[str], release: Release) -> dict[str, list[Release]]:
-    """The other published releases each code exists in, oldest first (one query)."""
+def _presence_elsewhere(
+    codes: Iterable[str], release: Release, published: Sequence[Release]
+) -> dict[str, list[Release]]:
+    """The other published releases each code exists in, oldest first."""
+    others = [(r, codeset_for(r)) for r in reversed(published) if r.pk != release.pk]
     found: dict[str, list[Release]] = {}
-    rows = (
-        Code.objects.filter(code__in=list(codes), release__status=Release.Status.PUBLISHED)
-        .exclude(release=release)
-        .select_related("release")
-        .only("code", "release")
-        .order_by("release__effective_date")
-    )
-    for row in rows:
-        found.setdefault(row.code, []).append(row.release)
+    for code in codes:
+        inside = [r for r, codeset in others if code in codeset]
+        if inside:
+            found[code] = inside
     return found
 
 

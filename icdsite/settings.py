@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_RATE, "user": API_USER_RATE},
     # Proxies in front of the app: 0 trusts REMOTE_ADDR only (X-Forwarded-For could be forged).
     "NUM_PROXIES": envint("API_NUM_PROXIES", 0, minimum=0),
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["codes.api.renderers.FastJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "codes.api.negotiation.RememberingContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["codes.api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -20,6 +20,15 @@ from codes.release_data import release_data_for
 from tests.conftest import FY2024_POA, FY2025_POA, FY2026_POA, release_tables_fingerprint
 
 
+@pytest.fixture(autouse=True)
+def release_data_read_anew():
+    """These tests delete FY2026's list inside their transaction (a list is never deleted alone
+    otherwise): what the process held of the release is read anew before and after each."""
+    release_data_for.clear()
+    yield
+    release_data_for.clear()
+
+
 def poa_members(path=FY2026_POA) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -194,7 +203,6 @@ def test_the_release_page_and_api_show_the_lists_changes(api, client):
 def test_a_list_is_added_later_to_a_loaded_release_checked_against_the_previous_years(fy2026):
     PoaList.objects.filter(release=fy2026).delete()
     imported_at = fy2026.imported_at
-    release_data_for.clear()  # a list is never deleted alone outside this test: read anew
     assert release_data_for(Release.objects.get(pk=fy2026.pk)).is_poa_exempt("Z370") is None
 
     release = import_release([zipped(poa_members())], imported_by="test")

@@ -163,19 +163,23 @@ def history_row(row: HistoryRow) -> dict:
 
 def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[dict]:
     """Many verdicts: written for 10,000 at a time (one release object per release, shared
-    empty lists), since building the answer costs as much as validating."""
+    empty lists, one answer for each verdict and date however often a batch repeats them),
+    since building the answer costs as much as validating."""
     refs: dict[int, dict | None] = {}
     empty: tuple = ()
+    built: dict[tuple[int, datetime.date | None], dict] = {}
     answers = []
     for item, day in zip(items, days, strict=True):
-        release = item.release
-        ref = refs.get(release.pk)
-        if ref is None:
-            ref = refs[release.pk] = release_ref(release)
-        code = item.code
-        shown = dotted(code) if code else ""
-        answers.append(
-            {
+        key = (id(item), day)  # the items outlive this loop: an id is one verdict's
+        answer = built.get(key)
+        if answer is None:
+            release = item.release
+            ref = refs.get(release.pk)
+            if ref is None:
+                ref = refs[release.pk] = release_ref(release)
+            code = item.code
+            shown = dotted(code) if code else ""
+            answer = built[key] = {
                 "input": item.input,
                 "code": shown,
                 "code_undotted": code,
@@ -194,7 +198,7 @@ def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[
                 "release": ref,
                 "date": day.isoformat() if day else None,
             }
-        )
+        answers.append(answer)
     return answers
 
 

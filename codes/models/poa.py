@@ -7,10 +7,7 @@ code files), and its changes are CMS's own lists, not a diff. Written by codes.i
 alone, never edited; a new import replaces it whole.
 """
 
-from collections.abc import Iterable
-
 from django.db import models
-from django.db.models import FilteredRelation, Q
 
 from codes.icd10 import dotted
 from codes.importer.titles import MAX_LONG_TITLE
@@ -37,35 +34,13 @@ class PoaList(models.Model):
         return counts
 
 
-class PoaExemptCodeQuerySet(models.QuerySet):
-    def exemption(self, release, codes: Iterable[str]) -> dict[str, bool] | None:
-        """code -> exempt from POA reporting in the release; None when the release has no POA
-        list imported (never "not exempt"). One query: the release's list, joined to those of
-        the codes it holds (no row: no list; a row without a code: none of them is exempt)."""
-        codes = set(codes)
-        # An empty IN would make the whole query empty; no code is "".
-        wanted = Q(codes__code__in=codes or {""})
-        rows = list(
-            PoaList.objects.filter(release=release)
-            .annotate(exempt=FilteredRelation("codes", condition=wanted))
-            .values_list("exempt__code", flat=True)
-        )
-        if not rows:
-            return None
-        exempt = set(rows)
-        return {code: code in exempt for code in codes}
-
-
 class PoaExemptCode(models.Model):
     poa_list = models.ForeignKey(PoaList, on_delete=models.CASCADE, related_name="codes")
     code = models.CharField(max_length=7)  # undotted
     sequence = models.PositiveIntegerField()  # line order in CMS's list
 
-    objects = PoaExemptCodeQuerySet.as_manager()
-
     class Meta:
         constraints = [
-            # Also the index of exemption(): is this code in the release's list?
             models.UniqueConstraint(fields=["poa_list", "code"], name="poa_code_unique"),
         ]
 

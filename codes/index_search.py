@@ -110,6 +110,9 @@ class PartTerms:
         candidates = set().union(*having)
         hits = []
         all_stems = frozenset().union(*words) | implied
+        # The terms above the candidates are shared by many ("Fracture" by thousands): each
+        # one's words left unsaid are counted once.
+        unsaid: dict[int, float] = {}
         for term in candidates:
             # At or below a term with the rarest word: the subtrees are disjoint ranges.
             at = bisect.bisect_right(starts, term) - 1
@@ -120,7 +123,11 @@ class PartTerms:
                 continue
             if not any(self._has(term, stems) for stems in words):
                 continue
-            extra = sum(self._extra(p, all_stems) for p in path)
+            extra = 0.0
+            for p in path:
+                if p not in unsaid:
+                    unsaid[p] = self._extra(p, all_stems)
+                extra += unsaid[p]
             code, via, target = self._code(term)
             if code or not coded:
                 hits.append(Hit(term, extra, self.level[term], code, via, target))

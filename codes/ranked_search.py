@@ -25,6 +25,7 @@ the query says so; then tabular order. Each code keeps the reason it was found.
 """
 
 import bisect
+import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -620,14 +621,18 @@ def _from_titles(
     ]
     match = titles.match(query)
     said = frozenset().union(*(_stems(w) for w in words))
-    tiers = (
-        sorted(match.typed_in_title),
-        sorted(match.stems_in_title - match.typed_in_title),
-        sorted(match.anywhere - match.stems_in_title),
-    )
+
+    def tiers():  # each worked out only while places are left (a common word fills the first)
+        yield match.typed_in_title
+        yield match.stems_in_title - match.typed_in_title
+        yield match.anywhere - match.stems_in_title
+
     left = TITLE_MATCHES  # for all tiers together: the first ones are the shortest titles
-    for tier, positions in enumerate(tiers):
-        chosen, left = positions[:left], max(0, left - len(positions))
+    for tier, positions in enumerate(tiers()):
+        if not left:
+            break
+        # The first positions only: thousands of titles may have a common word.
+        chosen, left = heapq.nsmallest(left, positions), max(0, left - len(positions))
         for position in chosen:
             code = titles.codes[position]
             entry = codeset.get(code)

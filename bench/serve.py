@@ -25,7 +25,9 @@ At each number of connections the bare view is read (for half the time of a row)
 after every warm row, and a warm row's share is its req/s over the mean of the two readings
 around it: figures taken seconds apart, so a machine whose speed drifts during the run (other
 load, CPU frequency) skews the share little. Cold rows, which have no share to meet, are
-compared with the mean of all bare readings at that number. Then comes the mixed
+compared with the mean of all bare readings at that number. Then cached code pages at 16
+connections alone, and again beside a client posting one validation after another: what a
+validation takes from the pages (issue #22: no more than its own worker). Then comes the mixed
 load of issue #7: every scenario at once (weighted like real traffic) for --mixed-seconds at
 the highest number of connections, continued until the workers have served --memory-requests
 requests since the first memory reading, then --memory-requests more: the workers' resident
@@ -262,7 +264,14 @@ def prime(port: int, warm: dict[str, list[str]]) -> None:
 
 
 def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
-    command = [
+    command = wrk_command(port, requests, connections=connections, seconds=seconds)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    drained(port)
+    return wrk_result(output, connections)
+
+
+def wrk_command(port: int, requests: Path, *, connections: int, seconds: float) -> list[str]:
+    return [
         "wrk",
         f"--threads={min(2, connections)}",
         f"--connections={connections}",
@@ -273,8 +282,9 @@ def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
         "--",
         str(requests),
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    drained(port)
+
+
+def wrk_result(output: str, connections: int) -> dict:
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     errors = sum(raw[k] for k in raw if k.endswith("_errors") or k == "timeouts")
@@ -334,6 +344,7 @@ def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
                 level = measure_level(name, port, files, connections, options.seconds)
                 runs += level
                 served += sum(run["requests"] for run in level)
+            contention = beside_validation(name, port, files, options.seconds)
             top = max(levels)
             print(
                 f"{name}: mixed load at {top} for {options.mixed_seconds:g} s...", file=sys.stderr
@@ -359,6 +370,7 @@ def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
         "workers": len(memory_before),
         "runs": runs,
         "mixed": {"scenario": "mixed", **mixed},
+        "beside_validation": contention,
         "mixed_errors_after": more["errors"] + again["errors"],
         "memory": {
             "requests_between_readings": served,
@@ -368,6 +380,26 @@ def measure(name: str, database_url: str, options: argparse.Namespace) -> dict:
             "settled_kb": memory_settled,
         },
     }
+
+
+def beside_validation(name: str, port: int, files: dict[str, Path], seconds: float) -> dict:
+    """What validations of 10,000 codes, one after another, take from cached code pages at 16
+    connections: the pages alone, then the same with a client posting validations all the time
+    (one connection: one worker busy with them). The pages keep their share when they lose no
+    more than that worker: (workers - 1) / workers of their rate alone."""
+    print(f"{name}: code pages beside a validation at a time...", file=sys.stderr)
+    alone = wrk(port, files["code page"], connections=16, seconds=seconds)
+    validating = subprocess.Popen(
+        wrk_command(port, files["validate 10k"], connections=1, seconds=seconds + 2),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(1)  # the first validation under way
+    beside = wrk(port, files["code page"], connections=16, seconds=seconds)
+    validations = wrk_result(validating.communicate()[0], 1)
+    drained(port)
+    return {"alone": alone, "beside": beside, "validations": validations}
 
 
 def mixed_until(port: int, requests: Path, connections: int, count: int) -> dict:
@@ -436,6 +468,15 @@ def report(result: dict, options: argparse.Namespace) -> list[str]:
             f"{run['p50_ms']:8.1f} {run['p95_ms']:8.1f} {run['p99_ms']:8.1f} "
             f"{run['errors']:6} {run['kb_per_response']:8.1f}"
         )
+    contention = result["beside_validation"]
+    alone, beside = contention["alone"], contention["beside"]
+    lines.append(
+        f"code pages at 16 beside validations: {beside['rps']:,.0f} req/s "
+        f"({beside['rps'] / alone['rps']:.0%} of {alone['rps']:,.0f} alone), p50 "
+        f"{beside['p50_ms']:.1f} ms, p99 {beside['p99_ms']:.1f} ms (alone {alone['p99_ms']:.1f}); "
+        f"{contention['validations']['requests']} validations, p50 "
+        f"{contention['validations']['p50_ms']:.0f} ms"
+    )
     memory = result["memory"]
     before, after, settled = (memory[key] for key in ("before_kb", "after_kb", "settled_kb"))
     lines.append(
@@ -506,6 +547,14 @@ def targets(result: dict) -> list[str]:
         f"  worker memory over the second {memory['requests_in_second_stretch']:,} requests: "
         f"{growth:+.1f} MB at most per worker (target flat, < "
         f"{TARGETS['settled_growth_mb']} MB): {verdict}"
+    )
+    contention = result["beside_validation"]
+    kept = contention["beside"]["rps"] / contention["alone"]["rps"]
+    share = (result["workers"] - 1) / result["workers"]
+    verdict = "met" if kept >= share else "missed"
+    lines.append(
+        f"  code pages beside validations: {kept:.0%} of their rate alone (target >= {share:.0%}, "
+        f"all but the validating worker's share): {verdict}"
     )
     largest = max(memory["settled_kb"].values()) / 1024
     verdict = "met" if largest < WORKER_MEMORY_MB else "missed"

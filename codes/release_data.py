@@ -30,6 +30,14 @@ class NoteRow(NamedTuple):
     sequence: int
 
 
+class ChangeRow(NamedTuple):
+    """What a code's history reads of a CodeChange."""
+
+    change: str
+    is_billable: bool
+    old_long_title: str
+
+
 @dataclass
 class ReleaseData:
     release_id: int
@@ -39,7 +47,7 @@ class ReleaseData:
     code_notes: dict[str, list[NoteRow]]
     section_notes: dict[int, list[NoteRow]]
     chapter_notes: dict[int, list[NoteRow]]
-    changes: dict[str, list[CodeChange]]  # by undotted code
+    changes: dict[str, list[ChangeRow]]  # by undotted code, in CodeChange's order
     poa_exempt: frozenset[str] | None  # None: no POA list imported into the release
 
     def placed(self, rows: list[Code]) -> list[Code]:
@@ -87,9 +95,11 @@ def _build(release: Release) -> ReleaseData:
             section_notes.setdefault(row.section_id, []).append(row)
         else:
             chapter_notes.setdefault(row.chapter_id, []).append(row)
-    changes: dict[str, list[CodeChange]] = {}
-    for change in CodeChange.objects.filter(release=release):
-        changes.setdefault(change.code, []).append(change)
+    changes: dict[str, list[ChangeRow]] = {}
+    rows = CodeChange.objects.filter(release=release).values_list("code", *ChangeRow._fields)
+    for code, change, is_billable, old_long_title in rows:
+        row = ChangeRow(change, is_billable, sys.intern(old_long_title))
+        changes.setdefault(code, []).append(row)
     poa_list = PoaList.objects.filter(release=release).first()
     return ReleaseData(
         release_id=release.pk,

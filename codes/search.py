@@ -95,14 +95,35 @@ def search_codes(
     if candidate and _CODE_PREFIX_RE.fullmatch(candidate):
         codes = _codes(release, billable=billable, chapter=chapter)
         exact = codes.filter(code=candidate)
-        if not everything_under and len(candidate) >= 3 and exact.exists():
+        filters = {"billable": billable, "chapter": chapter}
+        if (
+            not everything_under
+            and len(candidate) >= 3
+            and _exists(exact, release, [candidate], **filters)
+        ):
             return SearchResult(EXACT, text, exact)
         prefixed = codes.with_prefix(candidate).order_by("sequence")
-        if everything_under or prefixed.exists():
+        under = codeset_for(release).with_prefix(candidate)
+        if everything_under or _exists(prefixed, release, under, **filters):
             return SearchResult(PREFIX, text, prefixed)
     found = _words(release, text, typing=False)
     codes = _kept(release, found.codes, billable=billable, chapter=chapter)
     return SearchResult(WORDS, text, FoundCodes(release, codes), found, _notes(release, found))
+
+
+def _exists(
+    codes: QuerySet, release: Release, candidates: list[str], *, billable: bool | None, chapter
+) -> bool:
+    """codes.exists() for codes among the candidates: answered from the release's code set,
+    which knows every code and whether it is billable, unless a chapter is asked for."""
+    if chapter is not None:
+        return codes.exists()
+    entries = codeset_for(release).entries
+    return any(
+        billable is None or entries[code].is_billable == billable
+        for code in candidates
+        if code in entries
+    )
 
 
 def _words(release: Release, text: str, *, typing: bool) -> Found:

@@ -14,6 +14,7 @@ import time
 from django.db import DatabaseError, connections
 
 from codes.codeset import codeset_for
+from codes.models import Release
 from codes.ranked_search import index_parts
 from codes.release_data import release_data_for
 from codes.selection import published_releases
@@ -22,15 +23,21 @@ from codes.word_index import word_index_for
 logger = logging.getLogger(__name__)
 
 
+def hold_published_releases() -> list[Release]:
+    """Build what the process holds of each published release; the releases."""
+    releases = published_releases()
+    for release in releases:
+        codeset_for(release)
+        release_data_for(release)
+        word_index_for(release)
+        index_parts(release, releases)  # its Index, or the one it borrows, as search reads it
+    return releases
+
+
 def warm_published_releases() -> None:
     started = time.perf_counter()
     try:
-        releases = published_releases()
-        for release in releases:
-            codeset_for(release)
-            release_data_for(release)
-            word_index_for(release)
-            index_parts(release, releases)  # its Index, or the one it borrows, as search reads it
+        releases = hold_published_releases()
     except DatabaseError:
         # The site still starts, and builds them on first use once the database is back.
         logger.warning("could not build the indexes before serving", exc_info=True)

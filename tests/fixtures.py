@@ -21,10 +21,9 @@ def api():
 
 @pytest.fixture
 def warm_code_sets():
-    """Build the releases' in-memory code sets, as a running server has them (they cost two
-    queries per release and process, once; query budgets count a warm server)."""
-    from codes.codeset import codeset_for
-    from codes.models import Release
+    """Build what a running server holds of each published release (code sets, release data,
+    word indexes, Index terms: a few queries per release and process, once; query budgets
+    count a warm server)."""
+    from codes.warm import hold_published_releases
 
-    for release in Release.objects.published():
-        codeset_for(release)
+    hold_published_releases()

@@ -193,10 +193,15 @@ def test_a_draft_release_is_never_shown(client):
     assert "Latest (FY2026)" in html
 
 
-def test_the_code_page_needs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
-    # Release selector (2), code (1), detail (3), history (3).
-    for path in ("/codes/Z53/", "/codes/S72.001/?fy=2025", "/codes/W19A/"):
-        with django_assert_max_num_queries(10):
+def test_the_code_page_needs_a_bounded_number_of_queries(
+    client, warm_code_sets, django_assert_max_num_queries
+):
+    # The published releases (read on each use in tests, at most once a second in a worker)
+    # and the code's row; its family, notes and history come from memory (codes.release_data);
+    # a release with an Index: the entries that lead to the code (references, terms, the terms
+    # above them); W19A is no code: its page (404) reads the published releases four times.
+    for path, most in (("/codes/Z53/", 3), ("/codes/S72.001/?fy=2025", 6), ("/codes/W19A/", 5)):
+        with django_assert_max_num_queries(most):
             client.get(path, follow=True)
 
 

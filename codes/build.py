@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-BUILD_SOURCES = ("templates", "static", "codes")
+BUILD_SOURCES = ("templates", "jinja2", "static", "codes")
 
 _lock = threading.Lock()
 _build: tuple[str, datetime.datetime] | None = None

@@ -1,13 +1,21 @@
 """Template helpers of the public site: links that keep the chosen release, code formatting,
-notes whose code references are links, and the family tree of a code."""
+notes whose code references are links, and the family tree of a code.
+
+Plain functions: the site's pages are Jinja2 templates (jinja2/), whose environment
+(icdsite/jinja2.py) makes them its globals and filters; those given the template's context take
+it first (`jinja2.pass_context`). `long_date` is also a Django template filter, for the admin.
+"""
 
 import functools
+import itertools
+import operator
 import re
 
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from jinja2 import pass_context
 
 from codes.icd10 import dotted as dotted_code
 from codes.icd10 import undotted
@@ -17,19 +25,24 @@ from codes.models import IndexCodeReference, IndexTerm
 from codes.views.common import url_with
 from codes.views.faq import long_date as long_date_text
 
-register = template.Library()
+register = template.Library()  # the admin's: long_date
 
 # A code reference inside parentheses of a note: "(Z87.891)", "(F17.2-)", "(S78.-)", "(E08-E13)".
 _PARENTHESES_RE = re.compile(r"\(([^()]*)\)")
 _CODE_RE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(\.?-)?")
 
 
-@register.simple_tag(takes_context=True)
+def url(name: str, *args) -> str:
+    """reverse(name, args), as {% url %} does."""
+    return _path(name, tuple(str(arg) for arg in args), get_script_prefix())
+
+
+@pass_context
 def page_url(context, name: str, *args, **params) -> str:
     """reverse(name, args) with the release parameter of the page (and any other params)."""
     carried = dict(context.get("release_params") or {})
     carried.update(params)
-    return url_with(_path(name, tuple(str(arg) for arg in args), get_script_prefix()), carried)
+    return url_with(url(name, *args), carried)
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -40,18 +53,16 @@ def _path(name: str, args: tuple[str, ...], script_prefix: str) -> str:
     return reverse(name, args=args)
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def code_url(context, code: str, **params) -> str:
     """The page of a code (dotted or not) in the page's release."""
     return page_url(context, "codes:code", dotted_code(undotted(code)), **params)
 
 
-@register.filter
 def dotted(code: str) -> str:
     return dotted_code(code)
 
 
-@register.filter
 def thousands(number: int | None) -> str:
     return "" if number is None else f"{number:,}"
 
@@ -61,7 +72,16 @@ def long_date(day) -> str:
     return long_date_text(day) if day else ""
 
 
-@register.simple_tag(takes_context=True)
+def group_consecutive(items, attribute: str) -> list[tuple]:
+    """(value, items) for each run of items with the same attribute, in their order: DTL's
+    {% regroup %} (Jinja2's groupby sorts them first)."""
+    return [
+        (value, list(group))
+        for value, group in itertools.groupby(items, key=operator.attrgetter(attribute))
+    ]
+
+
+@pass_context
 def note_text(context, text: str) -> SafeString:
     """A note, its code references turned into links to their pages."""
 
@@ -83,7 +103,7 @@ def note_text(context, text: str) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def code_tree(context, nodes, *, root: bool = True) -> SafeString:
     """Nested lists of TreeNode (codes.views.code): code, title, status, billable codes below."""
     if not nodes:
@@ -117,11 +137,11 @@ def code_tree(context, nodes, *, root: bool = True) -> SafeString:
 # The Alphabetic Index --------------------------------------------------------------------------
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def index_url(context, term, main=None, **params) -> str:
     """The page of a main term, anchored at `term` when it is below it."""
     main = main or term
-    url = page_url(
+    page = page_url(
         context,
         "codes:index_term",
         PART_SLUGS[main.part],
@@ -129,10 +149,10 @@ def index_url(context, term, main=None, **params) -> str:
         main.slug,
         **params,
     )
-    return url if term.sequence == main.sequence else f"{url}#t{term.sequence}"
+    return page if term.sequence == main.sequence else f"{page}#t{term.sequence}"
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def index_code(context, shown, *, in_table: bool = False) -> SafeString:
     """A code an Index term names, linked to its page in the release, with what it needs (in a
     table, a 7th character required goes without saying: the table's caption says it)."""
@@ -167,7 +187,7 @@ def index_code(context, shown, *, in_table: bool = False) -> SafeString:
     return link
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def index_reference(context, reference) -> SafeString:
     """Where a see or see-also reference leads: a link to the term (or the table) it names."""
     See = IndexTerm.See
@@ -194,6 +214,5 @@ def index_reference(context, reference) -> SafeString:
     return link
 
 
-@register.filter
 def letter_url_name(letter: str) -> str:
     return letter_slug(letter)

@@ -1,7 +1,7 @@
 """What every page shares: the release a request asks for, its error pages, and HTTP caching.
 
 Release selection is kept while browsing by the URL, not a cookie: the page's own `release`,
-`fy` or `date` parameter is carried by every link it renders (the `page_url` tag) and by the
+`fy` or `date` parameter is carried by every link it renders (the templates' `page_url`) and by the
 header's release selector, a plain GET form. So every URL says which release it shows, can be
 shared and bookmarked, and can be cached by anyone (no `Vary: Cookie`).
 

@@ -136,7 +136,7 @@ def code_detail(detail: CodeDetail, *, text: str) -> dict:
         else [
             {
                 "kind": item.note.kind,
-                "kind_label": item.note.get_kind_display(),
+                "kind_label": item.note.kind_label,
                 "text": item.note.text,
                 "origin": item.origin,
                 "origin_code": dotted(item.origin_code)

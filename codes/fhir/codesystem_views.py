@@ -79,7 +79,7 @@ class LookupView(FhirView):
             notes = []
             if not wanted or "*" in wanted or "note" in wanted:
                 notes = [
-                    (item.note.text, f"{item.note.get_kind_display()}, from {note_origin(item)}")
+                    (item.note.text, f"{item.note.kind_label}, from {note_origin(item)}")
                     for item in notes_for(row, codeset)
                 ]
             return resources.lookup_parameters(

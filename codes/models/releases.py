@@ -447,7 +447,15 @@ class Note(models.Model):
         """The kind as pages head it: inclusion terms by the name coders use, "Applicable to"."""
         if self.kind == self.Kind.INCLUSION_TERM:
             return "Applicable to (inclusion terms)"
-        return self.get_kind_display()
+        return self.kind_label
+
+    @property
+    def kind_label(self) -> str:
+        """get_kind_display(), which builds the choices anew on each call (a page shows dozens)."""
+        return _NOTE_KIND_LABELS.get(self.kind, self.kind)
+
+
+_NOTE_KIND_LABELS = dict(Note.Kind.choices)
 
 
 class CodeChangeQuerySet(models.QuerySet):

@@ -13,9 +13,10 @@ import re
 
 from django import template
 from django.urls import get_script_prefix, reverse
-from django.utils.html import conditional_escape, format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from codes.icd10 import dotted as dotted_code
 from codes.icd10 import undotted
@@ -40,9 +41,10 @@ def url(name: str, *args) -> str:
 @pass_context
 def page_url(context, name: str, *args, **params) -> str:
     """reverse(name, args) with the release parameter of the page (and any other params)."""
-    carried = dict(context.get("release_params") or {})
-    carried.update(params)
-    return url_with(url(name, *args), carried)
+    path = _path(name, tuple(str(arg) for arg in args), _script_prefix(context))
+    if not params:
+        return path + _release_query(context)
+    return url_with(path, {**(context.get("release_params") or {}), **params})
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -53,10 +55,40 @@ def _path(name: str, args: tuple[str, ...], script_prefix: str) -> str:
     return reverse(name, args=args)
 
 
+# What every link of a page shares is worked out once per page (codes.views.common.page_context
+# puts it in the context): the script prefix (an asgiref Local, slow to read a hundred times)
+# and the release parameter's query string. Pages rendered without it work it out each time.
+def _script_prefix(context) -> str:
+    prefix = context.get("script_prefix")
+    return get_script_prefix() if prefix is None else prefix
+
+
+def _release_query(context) -> str:
+    query = context.get("release_query")
+    return url_with("", context.get("release_params") or {}) if query is None else query
+
+
 @pass_context
 def code_url(context, code: str, **params) -> str:
     """The page of a code (dotted or not) in the page's release."""
-    return page_url(context, "codes:code", dotted_code(undotted(code)), **params)
+    path = _code_path(dotted_code(undotted(code)), _script_prefix(context))
+    if not params:
+        return path + _release_query(context)
+    return url_with(path, {**(context.get("release_params") or {}), **params})
+
+
+def _code_path(dotted: str, script_prefix: str) -> str:
+    # A page links dozens of codes, on a first visit mostly ones no page linked before:
+    # reverse() of each took a tenth of the page's time. A code needs no quoting in a path, so
+    # its path is the pattern's path around it.
+    before, after = _code_path_around(script_prefix)
+    return f"{before}{dotted}{after}"
+
+
+@functools.lru_cache(maxsize=16)
+def _code_path_around(script_prefix: str) -> tuple[str, str]:
+    before, after = reverse("codes:code", args=["A00"]).rsplit("A00", 1)
+    return before, after
 
 
 def dotted(code: str) -> str:
@@ -82,56 +114,55 @@ def group_consecutive(items, attribute: str) -> list[tuple]:
 
 
 @pass_context
-def note_text(context, text: str) -> SafeString:
+def note_text(context, text: str) -> Markup:
     """A note, its code references turned into links to their pages."""
+    return _note_html(text, _script_prefix(context), _release_query(context))
 
+
+@functools.lru_cache(maxsize=4_096)
+def _note_html(text: str, script_prefix: str, release_query: str) -> Markup:
+    # A code page shows the notes of its chapter, its section and each ancestor: most are on
+    # every page of their chapter, so each is rendered once per release shown, not per page.
     def link(match: re.Match) -> str:
         target = dotted_code(undotted(match.group(1)))
-        return format_html('<a href="{}">{}</a>', code_url(context, target), match.group(0))
+        href = _code_path(target, script_prefix) + release_query
+        return f'<a href="{escape(href)}">{match.group(0)}</a>'
 
     def parentheses(match: re.Match) -> str:
-        inside = conditional_escape(match.group(1))
-        return "(" + _CODE_RE.sub(link, inside) + ")"
+        return "(" + _CODE_RE.sub(link, str(escape(match.group(1)))) + ")"
 
     parts = []
     position = 0
     for match in _PARENTHESES_RE.finditer(text):
-        parts.append(conditional_escape(text[position : match.start()]))
+        parts.append(escape(text[position : match.start()]))
         parts.append(parentheses(match))
         position = match.end()
-    parts.append(conditional_escape(text[position:]))
-    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+    parts.append(escape(text[position:]))
+    return Markup("".join(parts))  # every piece is escaped above
 
 
 @pass_context
-def code_tree(context, nodes, *, root: bool = True) -> SafeString:
+def code_tree(context, nodes, *, root: bool = True) -> Markup:
     """Nested lists of TreeNode (codes.views.code): code, title, status, billable codes below."""
     if not nodes:
-        return mark_safe("")
+        return Markup("")
     items = []
     for node in nodes:
         entry = node.entry
         if entry.is_billable:
-            status = mark_safe('<span class="badge billable">Billable</span>')
+            status = '<span class="badge billable">Billable</span>'
         else:
-            status = format_html(
-                '<span class="badge header">Header</span> <span class="count">{}</span>',
-                f"{node.billable_below:,} billable below",
+            status = (
+                '<span class="badge header">Header</span> '
+                f'<span class="count">{node.billable_below:,} billable below</span>'
             )
         items.append(
-            format_html(
-                '<li><a href="{}" class="code">{}</a> <span class="title">{}</span> {}{}</li>',
-                code_url(context, entry.code),
-                node.dotted,
-                entry.title,
-                status,
-                code_tree(context, node.children, root=False),
-            )
+            f'<li><a href="{escape(code_url(context, entry.code))}" class="code">{node.dotted}'
+            f'</a> <span class="title">{escape(entry.title)}</span> {status}'
+            f"{code_tree(context, node.children, root=False)}</li>"
         )
     css = "tree" if root else ""
-    return format_html(
-        '<ul class="{}">{}</ul>', css, format_html_join("", "{}", ((i,) for i in items))
-    )
+    return Markup(f'<ul class="{css}">{"".join(items)}</ul>')  # every value is escaped above
 
 
 # The Alphabetic Index --------------------------------------------------------------------------

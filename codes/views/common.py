@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import get_script_prefix
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 
@@ -120,6 +121,9 @@ def page_context(request: HttpRequest, site: Site, **context) -> dict:
         "release": site.choice.release if site.choice else None,
         "choice": site.choice,
         "release_params": site.carried,
+        # What every link of the page adds (codes.templatetags.codes_site.page_url), once.
+        "release_query": url_with("", site.carried),
+        "script_prefix": get_script_prefix(),
         # The selector shows the release asked for by label or fiscal year; by date it shows the
         # date, so that choosing another date is not overridden by the release it last chose.
         "release_named": bool(site.choice and site.choice.parameter in ("release", "fy")),

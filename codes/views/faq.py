@@ -72,7 +72,7 @@ def faq_json_ld(questions: list[Question], *, code: str, title: str, url: str) -
             for item in questions
         ],
     }
-    text = json.dumps(data, ensure_ascii=False, indent=1)
+    text = json.dumps(data, ensure_ascii=False)  # compact: the C encoder, a tenth of the time
     # As django.utils.html.json_script does: nothing in the data can close the element.
     escaped = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
     return mark_safe(escaped)  # noqa: S308 - escaped above

@@ -14,7 +14,7 @@ from django.db import connections, router
 from codes.codeset import CodeSet, Entry, SeventhCharacter, codeset_for
 from codes.icd10 import dotted, undotted
 from codes.models import Code, Note, Release, Section
-from codes.release_data import release_data_for
+from codes.release_data import NoteRow, release_data_for
 from codes.selection import published_releases
 
 SEVENTH_CHARACTER_KINDS = {Note.Kind.SEVENTH_CHARACTER, Note.Kind.SEVENTH_CHARACTER_NOTE}
@@ -31,7 +31,7 @@ BECAME_BILLABLE = "became_billable"
 class NoteFromPath:
     """A note that applies to the code, and where on its path it is written."""
 
-    note: Note
+    note: NoteRow
     origin: str  # "code", "section" or "chapter"
     origin_code: str  # the undotted code, section id or chapter number it belongs to
     inherited: bool  # written on an ancestor, a section (its own or a heading) or the chapter
@@ -150,10 +150,10 @@ def _notes_on_path(code: Code, ancestor_codes: list[str]) -> list[NoteFromPath]:
         )
     found = []
     for origin, owner, rows in owners:
-        rows = [row for row in rows if row.kind not in SEVENTH_CHARACTER_KINDS]
-        for note in held.notes(rows):
-            inherited = origin != "code" or owner != code.code
-            found.append(NoteFromPath(note, origin, owner, inherited=inherited))
+        inherited = origin != "code" or owner != code.code
+        for note in rows:
+            if note.kind not in SEVENTH_CHARACTER_KINDS:
+                found.append(NoteFromPath(note, origin, owner, inherited=inherited))
     return found
 
 

@@ -6,8 +6,9 @@ the page's time spent building and reading them); a published release never chan
 process reads them once per release (codes.release_memory: rebuilt when the release, or the
 POA list imported into it, is re-imported) and answers from dicts.
 
-Notes are kept as rows of values and made into Note instances only for the page that shows
-them: 27,000 model instances per release would cost four times the memory. Their texts, like
+Notes are kept as rows of values (NoteRow), which pages and API answers read as they are: 27,000
+model instances per release would cost four times the memory, and making them for each page
+took a tenth of a first visit. Their texts, like
 the code set's titles, are interned, so the releases held share the notes they have in common.
 """
 
@@ -20,6 +21,8 @@ from codes.release_memory import ReleaseMemory
 
 
 class NoteRow(NamedTuple):
+    """A Note's values; what pages and API answers read of a note (no instance is made)."""
+
     id: int
     chapter_id: int | None
     section_id: int | None
@@ -28,6 +31,14 @@ class NoteRow(NamedTuple):
     text: str
     character: str
     sequence: int
+
+    @property
+    def heading(self) -> str:
+        return Note.heading_of(self.kind)
+
+    @property
+    def kind_label(self) -> str:
+        return Note.label_of(self.kind)
 
 
 class ChangeRow(NamedTuple):
@@ -40,7 +51,6 @@ class ChangeRow(NamedTuple):
 
 @dataclass
 class ReleaseData:
-    release_id: int
     chapters: dict[int, Chapter]  # by primary key
     sections: dict[int, Section]  # by primary key
     # By owner, in document order: an undotted code, a section's or a chapter's primary key.
@@ -57,9 +67,6 @@ class ReleaseData:
             row.chapter = self.chapters.get(row.chapter_id)
             row.section = self.sections.get(row.section_id)
         return rows
-
-    def notes(self, rows: list[NoteRow]) -> list[Note]:
-        return [Note(release_id=self.release_id, **row._asdict()) for row in rows]
 
     def is_poa_exempt(self, code: str) -> bool | None:
         """Whether the code is in the release's POA-exempt list; None when it has no list."""
@@ -102,7 +109,6 @@ def _build(release: Release) -> ReleaseData:
         changes.setdefault(code, []).append(row)
     poa_list = PoaList.objects.filter(release=release).first()
     return ReleaseData(
-        release_id=release.pk,
         chapters=chapters,
         sections=sections,
         code_notes=code_notes,

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 from django.template.defaultfilters import pluralize, truncatechars
 from django.template.defaulttags import querystring as django_querystring
-from django.templatetags.static import static
 from jinja2 import Environment, pass_context
 
 from codes.templatetags import codes_site
@@ -22,7 +21,7 @@ def environment(**options) -> Environment:
     env = Environment(**options)
     env.globals.update(
         url=codes_site.url,
-        static=static,
+        static=codes_site.static,
         querystring=querystring,
         page_url=codes_site.page_url,
         code_url=codes_site.code_url,

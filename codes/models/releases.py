@@ -444,15 +444,25 @@ class Note(models.Model):
 
     @property
     def heading(self) -> str:
-        """The kind as pages head it: inclusion terms by the name coders use, "Applicable to"."""
-        if self.kind == self.Kind.INCLUSION_TERM:
-            return "Applicable to (inclusion terms)"
-        return self.kind_label
+        return self.heading_of(self.kind)
 
     @property
     def kind_label(self) -> str:
+        return self.label_of(self.kind)
+
+    # Of a kind alone: pages and API answers read the notes a process holds as rows
+    # (codes.release_data.NoteRow), not instances.
+    @staticmethod
+    def heading_of(kind: str) -> str:
+        """The kind as pages head it: inclusion terms by the name coders use, "Applicable to"."""
+        if kind == Note.Kind.INCLUSION_TERM:
+            return "Applicable to (inclusion terms)"
+        return Note.label_of(kind)
+
+    @staticmethod
+    def label_of(kind: str) -> str:
         """get_kind_display(), which builds the choices anew on each call (a page shows dozens)."""
-        return _NOTE_KIND_LABELS.get(self.kind, self.kind)
+        return _NOTE_KIND_LABELS.get(kind, kind)
 
 
 _NOTE_KIND_LABELS = dict(Note.Kind.choices)

@@ -12,6 +12,7 @@ import operator
 import re
 
 from django import template
+from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -33,9 +34,21 @@ _PARENTHESES_RE = re.compile(r"\(([^()]*)\)")
 _CODE_RE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(\.?-)?")
 
 
-def url(name: str, *args) -> str:
+@pass_context
+def url(context, name: str, *args) -> str:
     """reverse(name, args), as {% url %} does."""
-    return _path(name, tuple(str(arg) for arg in args), get_script_prefix())
+    return _path(name, tuple(str(arg) for arg in args), _script_prefix(context))
+
+
+@pass_context
+def static(context, path: str) -> str:
+    """{% static %}: the same four files on every page, worked out once."""
+    return _static(path, _script_prefix(context))
+
+
+@functools.lru_cache(maxsize=64)
+def _static(path: str, script_prefix: str) -> str:
+    return django_static(path)
 
 
 @pass_context

@@ -16,10 +16,9 @@ from codes.icd10 import dotted, undotted
 from codes.index_lookup import entries_leading_to
 from codes.later_changes import later_change
 from codes.lookup import CodeDetail, NoteFromPath, code_detail, code_history, find_code
-from codes.models import Note
 from codes.neighbours import seventh_character_of, tabular_neighbours
 from codes.notes_elsewhere import notes_source
-from codes.release_data import release_data_for
+from codes.release_data import NoteRow, release_data_for
 from codes.search import looks_like_code
 from codes.validation import validate
 from codes.views.common import (
@@ -54,7 +53,7 @@ class NoteGroup:
     origin: str  # "code", "section" or "chapter"
     owner: str  # as shown: "Z53", "Z40-Z53", "21"
     inherited: bool
-    kinds: list[tuple[str, list[Note]]]  # (kind label, notes) in document order
+    kinds: list[tuple[str, list[NoteRow]]]  # (kind label, notes) in document order
 
 
 @release_page()

@@ -60,11 +60,32 @@ def page_url(context, name: str, *args, **params) -> str:
     return url_with(path, {**(context.get("release_params") or {}), **params})
 
 
-@functools.lru_cache(maxsize=20_000)
 def _path(name: str, args: tuple[str, ...], script_prefix: str) -> str:
-    # A code page links fifty pages, most of them on every page (the header's, the chapter's,
-    # the family's): reversed once each, not fifty times per page. The URLconf is fixed once the
-    # site runs; the prefix it is served under is part of the key.
+    if name in CODE_PATHS and len(args) == 1 and _PLAIN_RE.fullmatch(args[0]):
+        # A page links dozens of codes, on a first visit mostly ones no page linked before:
+        # reverse() of each took a tenth of the page's time. A code needs no quoting in a
+        # path, so its path is the pattern's path around it.
+        before, after = _path_around(name, script_prefix)
+        return f"{before}{args[0]}{after}"
+    return _reversed(name, args, script_prefix)
+
+
+# The pages whose one argument is a code, and what a path may hold unquoted.
+CODE_PATHS = {"codes:code", "codes:code_index_entries"}
+_PLAIN_RE = re.compile(r"[A-Za-z0-9.]+")
+
+
+@functools.lru_cache(maxsize=16)
+def _path_around(name: str, script_prefix: str) -> tuple[str, str]:
+    before, after = reverse(name, args=["A00"]).rsplit("A00", 1)
+    return before, after
+
+
+@functools.lru_cache(maxsize=20_000)
+def _reversed(name: str, args: tuple[str, ...], script_prefix: str) -> str:
+    # A code page links fifty other pages, most of them on every page (the header's, the
+    # chapter's, the section's): reversed once each, not fifty times per page. The URLconf is
+    # fixed once the site runs; the prefix it is served under is part of the key.
     return reverse(name, args=args)
 
 
@@ -84,24 +105,7 @@ def _release_query(context) -> str:
 @pass_context
 def code_url(context, code: str, **params) -> str:
     """The page of a code (dotted or not) in the page's release."""
-    path = _code_path(dotted_code(undotted(code)), _script_prefix(context))
-    if not params:
-        return path + _release_query(context)
-    return url_with(path, {**(context.get("release_params") or {}), **params})
-
-
-def _code_path(dotted: str, script_prefix: str) -> str:
-    # A page links dozens of codes, on a first visit mostly ones no page linked before:
-    # reverse() of each took a tenth of the page's time. A code needs no quoting in a path, so
-    # its path is the pattern's path around it.
-    before, after = _code_path_around(script_prefix)
-    return f"{before}{dotted}{after}"
-
-
-@functools.lru_cache(maxsize=16)
-def _code_path_around(script_prefix: str) -> tuple[str, str]:
-    before, after = reverse("codes:code", args=["A00"]).rsplit("A00", 1)
-    return before, after
+    return page_url(context, "codes:code", dotted_code(undotted(code)), **params)
 
 
 def dotted(code: str) -> str:
@@ -138,7 +142,7 @@ def _note_html(text: str, script_prefix: str, release_query: str) -> Markup:
     # every page of their chapter, so each is rendered once per release shown, not per page.
     def link(match: re.Match) -> str:
         target = dotted_code(undotted(match.group(1)))
-        href = _code_path(target, script_prefix) + release_query
+        href = _path("codes:code", (target,), script_prefix) + release_query
         return f'<a href="{escape(href)}">{match.group(0)}</a>'
 
     def parentheses(match: re.Match) -> str:

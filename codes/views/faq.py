@@ -2,6 +2,7 @@
 their schema.org FAQPage markup."""
 
 import datetime
+import functools
 import json
 from dataclasses import dataclass
 
@@ -138,6 +139,7 @@ def _named(detail: CodeDetail) -> str:
     return ", ".join(names) + (f" and {rest:,} more" if rest > 0 else "")
 
 
+@functools.lru_cache(maxsize=256)  # a few dates (the releases'), on every page; strftime is slow
 def long_date(day: datetime.date) -> str:
     """October 1, 2025."""
     return f"{day:%B} {day.day}, {day.year}"

@@ -15,6 +15,7 @@ from codes.codeset import CodeSet
 from codes.icd10 import dotted, prefix_upper_bound
 from codes.importer.index_data import CATEGORY_COLUMN, CODE_COLUMN, MANIF_COLUMN
 from codes.importer.index_xml import NEOPLASMS, PART_NAMES, PARTS, TABLES
+from codes.index_search import index_terms_for
 from codes.models import IndexCodeReference, IndexTerm, Release, ReleaseIndex
 
 # Parts in URLs: /index/external-causes/
@@ -336,7 +337,7 @@ def entries_leading_to(
 ) -> CodeEntries:
     """The Index entries that name the code, a code below it, or an ancestor that needs more
     characters ("I63.9-" leads to I63.90): the code itself first, then the codes below it,
-    then its ancestors nearest first; by part and file order within each. Three queries."""
+    then its ancestors nearest first; by part and file order within each. Two queries."""
     index = release.index if release.index_id else None
     missing = [part_status(release, part, published) for part in PARTS]
     missing = [status for status in missing if status.index is None]
@@ -375,27 +376,42 @@ def entries_leading_to(
 
 
 def _entries(index: ReleaseIndex, rows: list[tuple]) -> list[IndexEntry]:
-    if not rows:
-        return []
-    condition = Q(pk__in=[])
-    for part, term, *_ in rows:
-        condition |= Q(part=part, sequence=term)
-    terms = {(t.part, t.sequence): t for t in IndexTerm.objects.filter(condition, index=index)}
-    above: dict[tuple[str, int], IndexTerm] = {
-        (t.part, t.sequence): t for t in IndexTerm.objects.above(list(terms.values()))
-    }
+    paths = _paths(index, [(part, sequence) for part, sequence, *_ in rows])
     entries = []
     for part, sequence, column, code, status, _ in rows:
-        term = terms[(part, sequence)]
-        path = [term]
-        while path[0].parent:
-            path.insert(0, above[(part, path[0].parent)])
+        path = paths[(part, sequence)]
+        term = path[-1]
         columns = index.columns.get(part, [])
         shown = ShownCode(
             _printed(term, column), code, status, column, column_name(column, columns)
         )
         entries.append(IndexEntry(term, path, shown))
     return entries
+
+
+def _paths(
+    index: ReleaseIndex, keys: list[tuple[str, int]]
+) -> dict[tuple[str, int], list[IndexTerm]]:
+    """(part, sequence) -> the terms from its main term down to it, in one query: the terms
+    above each are known from the Index the process holds (its parents, codes.index_search),
+    so only they are read, by their numbers (IndexTermQuerySet.above reads whole ranges)."""
+    if not keys:
+        return {}
+    held = index_terms_for(index)
+    chains = {}
+    wanted: dict[str, set[int]] = {}
+    for part, sequence in keys:
+        parent = held[part].parent
+        chain = [sequence]
+        while parent[chain[-1]]:
+            chain.append(parent[chain[-1]])
+        chains[(part, sequence)] = chain[::-1]
+        wanted.setdefault(part, set()).update(chain)
+    condition = Q(pk__in=[])
+    for part, sequences in wanted.items():
+        condition |= Q(part=part, sequence__in=sorted(sequences))
+    terms = {(t.part, t.sequence): t for t in IndexTerm.objects.filter(condition, index=index)}
+    return {key: [terms[(key[0], s)] for s in chain] for key, chain in chains.items()}
 
 
 def paths_of(terms: Iterable[IndexTerm]) -> dict[tuple[str, int], list[IndexTerm]]:

@@ -13,9 +13,11 @@ the code set's titles, are interned, so the releases held share the notes they h
 """
 
 import sys
+from array import array
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from codes.codeset import Entry
 from codes.models import Chapter, Code, CodeChange, Note, PoaList, Release, Section
 from codes.release_memory import ReleaseMemory
 
@@ -49,8 +51,34 @@ class ChangeRow(NamedTuple):
     old_long_title: str
 
 
+# Code.kind's values, by the number CodeColumns keeps for each.
+CODE_KINDS = tuple(Code.Kind.values)
+# What a Code row reads from CodeColumns and its code-set Entry: every field but the inclusion
+# terms, which only the word index reads (codes.word_index, from the database).
+HELD_CODE_FIELDS = [f.attname for f in Code._meta.concrete_fields if f.attname != "inclusion_terms"]
+
+
+@dataclass
+class CodeColumns:
+    """The values of a release's Code rows that its code set (codes.codeset.Entry) does not
+    hold, by tabular position: Code.sequence - 1 (the importer numbers a release's codes 1 to N,
+    codes.importer.order_file). Columns, not a row object per code: under 2 MB a release; the
+    short titles are interned, as the code set's titles, so releases share them. A chapter or
+    section is kept as its number among the release's few (a byte or two, not an 8-byte id)."""
+
+    ids: array  # Code.pk
+    short_titles: list[str]
+    kinds: bytes  # positions in CODE_KINDS
+    depths: bytes
+    chapters: array  # positions in chapter_ids
+    sections: array  # positions in section_ids
+    chapter_ids: tuple[int | None, ...]
+    section_ids: tuple[int | None, ...]
+
+
 @dataclass
 class ReleaseData:
+    codes: CodeColumns
     chapters: dict[int, Chapter]  # by primary key
     sections: dict[int, Section]  # by primary key
     # By owner, in document order: an undotted code, a section's or a chapter's primary key.
@@ -59,6 +87,29 @@ class ReleaseData:
     chapter_notes: dict[int, list[NoteRow]]
     changes: dict[str, list[ChangeRow]]  # by undotted code, in CodeChange's order
     poa_exempt: frozenset[str] | None  # None: no POA list imported into the release
+
+    def code_row(self, entry: Entry, release: Release, alias: str) -> Code:
+        """The release's Code row of a code-set entry, as the database would give it (its
+        inclusion terms deferred), with its chapter and section attached."""
+        at = entry.sequence - 1
+        columns = self.codes
+        values = [
+            columns.ids[at],
+            release.pk,
+            entry.code,
+            columns.short_titles[at],
+            entry.title,
+            entry.is_billable,
+            CODE_KINDS[columns.kinds[at]],
+            entry.parent,
+            columns.depths[at],
+            columns.chapter_ids[columns.chapters[at]],
+            columns.section_ids[columns.sections[at]],
+            entry.sequence,
+        ]
+        row = Code.from_db(alias, HELD_CODE_FIELDS, values)
+        row.release = release
+        return self.placed([row])[0]
 
     def placed(self, rows: list[Code]) -> list[Code]:
         """The rows (of this release) with their chapter and section attached from memory: what
@@ -82,6 +133,7 @@ class ReleaseData:
 
 
 def _build(release: Release) -> ReleaseData:
+    columns = _code_columns(release)
     chapters = {chapter.pk: chapter for chapter in Chapter.objects.filter(release=release)}
     sections = {section.pk: section for section in Section.objects.filter(release=release)}
     for section in sections.values():
@@ -109,6 +161,7 @@ def _build(release: Release) -> ReleaseData:
         changes.setdefault(code, []).append(row)
     poa_list = PoaList.objects.filter(release=release).first()
     return ReleaseData(
+        codes=columns,
         chapters=chapters,
         sections=sections,
         code_notes=code_notes,
@@ -118,6 +171,42 @@ def _build(release: Release) -> ReleaseData:
         poa_exempt=None
         if poa_list is None
         else frozenset(sys.intern(c) for c in poa_list.codes.values_list("code", flat=True)),
+    )
+
+
+def _code_columns(release: Release) -> CodeColumns:
+    ids, short_titles, kinds, depths = array("q"), [], bytearray(), bytearray()
+    chapters, sections = array("H"), array("H")
+    kind_numbers = {kind: number for number, kind in enumerate(CODE_KINDS)}
+    chapter_numbers: dict[int | None, int] = {}
+    section_numbers: dict[int | None, int] = {}
+    rows = (
+        Code.objects.filter(release=release)
+        .order_by("sequence")
+        .values_list("sequence", "id", "short_title", "kind", "depth", "chapter_id", "section_id")
+    )
+    for position, values in enumerate(rows.iterator(chunk_size=10_000), start=1):
+        sequence, pk, short_title, kind, depth, chapter_id, section_id = values
+        if sequence != position:
+            raise ValueError(
+                f"{release.label}: code number {position} in tabular order has sequence "
+                f"{sequence}; a release's codes are numbered 1 to N"
+            )
+        ids.append(pk)
+        short_titles.append(sys.intern(short_title))
+        kinds.append(kind_numbers[kind])
+        depths.append(depth)
+        chapters.append(chapter_numbers.setdefault(chapter_id, len(chapter_numbers)))
+        sections.append(section_numbers.setdefault(section_id, len(section_numbers)))
+    return CodeColumns(
+        ids=ids,
+        short_titles=short_titles,
+        kinds=bytes(kinds),
+        depths=bytes(depths),
+        chapters=chapters,
+        sections=sections,
+        chapter_ids=tuple(chapter_numbers),
+        section_ids=tuple(section_numbers),
     )
 
 

@@ -5,7 +5,8 @@ import datetime
 import pytest
 
 from codes.lookup import BECAME_HEADER, DELETED, code_detail, code_history, find_code
-from codes.models import Release
+from codes.models import Code, Release
+from codes.release_data import release_data_for
 from codes.selection import ReleaseSelectionError, select_release
 
 pytestmark = pytest.mark.django_db
@@ -48,23 +49,42 @@ def test_the_seventh_character_table_comes_from_the_nearest_definition(fy2026):
     assert code_detail(find_code(fy2026, "T07")).seventh_characters_from == "T07"
 
 
-def test_a_code_page_needs_one_query_once_its_releases_are_held(
+def test_a_code_page_needs_no_query_once_its_releases_are_held(
     fy2026, settings, django_assert_num_queries
 ):
     # What a worker builds before serving (codes.warm): every published release's code set and
-    # data (chapters, sections, notes, changes, POA list); and, as a worker does, the published
-    # releases read at most once a second (the tests read them on every use).
+    # data (its code rows, chapters, sections, notes, changes, POA list); and, as a worker does,
+    # the published releases read at most once a second (the tests read them on every use).
     settings.PUBLISHED_RELEASES_SECONDS = 60
     code_detail(find_code(fy2026, "Z53"))
     code_history("Z53")
-    with django_assert_num_queries(1):  # the code's own row
+    with django_assert_num_queries(0):
         code = find_code(fy2026, "S72.001")
         detail = code_detail(code)
         history = code_history(code.code)
+        assert find_code(fy2026, "S72.0019") is None
     assert code.section.section_id == "S70-S79" and code.chapter.number == 19
     assert [a.dotted for a in detail.ancestors] == ["S72", "S72.0", "S72.00"]
     assert detail.notes and detail.seventh_characters_from == "S72"
     assert [row.present for row in history] == [True] * len(history)
+
+
+def test_a_held_code_row_is_the_database_row():
+    # Every field a row has, for codes of each kind and depth, in each bundled release (FY2017
+    # has no short titles; FY2025's April update borrows nothing but is a second import).
+    fields = [f.attname for f in Code._meta.concrete_fields if f.attname != "inclusion_terms"]
+    for release in Release.objects.all():
+        stored = Code.objects.filter(release=release)
+        sample = [*stored.filter(depth=0)[:3], *stored.filter(is_billable=False, depth=2)[:3]]
+        sample += [*stored.order_by("-sequence")[:3], *stored.filter(code__startswith="S72")[:40]]
+        assert sample
+        for row in sample:
+            held = find_code(release, row.code)
+            assert [getattr(held, f) for f in fields] == [getattr(row, f) for f in fields]
+            assert held.pk == row.pk and held.release == release
+            assert (held.chapter, held.section) == (row.chapter, row.section)
+            # The one field not held is read from the database when asked for.
+            assert held.inclusion_terms == row.inclusion_terms
 
 
 def test_history_tells_when_a_code_became_a_header_or_was_deleted():
@@ -117,3 +137,15 @@ def test_drafts_are_never_selected():
     assert select_release({}).release.label == "FY2025"
     with pytest.raises(ReleaseSelectionError):
         select_release({"release": "FY2026"})
+
+
+def test_a_release_whose_codes_are_not_numbered_1_to_n_is_refused_clearly(fy2026):
+    # The importer numbers every release's codes 1 to N (codes.importer.order_file checks the
+    # order file); what a process holds of a release is read by those numbers.
+    release_data_for.clear()
+    Code.objects.filter(release=fy2026, sequence=10).update(sequence=10**6)
+    try:
+        with pytest.raises(ValueError, match="FY2026: code number 10 in tabular order"):
+            find_code(fy2026, "A00.0")
+    finally:
+        release_data_for.clear()

@@ -51,6 +51,10 @@ class ReleaseMemory(Generic[Built]):
                     gc.freeze()
         return built
 
+    def held(self) -> list[Built]:
+        """The builds kept, oldest first: a build may share what it has in common with them."""
+        return list(self._built.values())
+
     def clear(self) -> None:
         with self._lock:
             self._built.clear()

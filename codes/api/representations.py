@@ -164,8 +164,7 @@ def history_row(row: HistoryRow) -> dict:
 def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[dict]:
     """Many verdicts: written for 10,000 at a time (one release object per release, shared
     empty lists and POA fields, one answer for each verdict and date however often a batch
-    repeats them),
-    since building the answer costs as much as validating."""
+    repeats them), since building the answer costs as much as validating."""
     refs: dict[int, dict | None] = {}
     poa = {exempt: poa_exemption(exempt) for exempt in POA_STATUS}
     empty: tuple = ()

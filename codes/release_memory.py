@@ -17,7 +17,9 @@ Built = TypeVar("Built")
 
 # Releases a process keeps the builds of: every release a site serves (the bundle is five: a
 # few fiscal years, an April update), so that a worker never rebuilds one a request needs while
-# evicting another. About 30 MB each beyond the first (they share their unchanged strings).
+# evicting another. About 30 MB each beyond the first (they share their unchanged strings, and
+# what they have in common with the release built last: codes.codeset, codes.word_index); 10 MB
+# for an April update whose codes and titles are its fiscal year's.
 HELD_RELEASES = 8
 
 
@@ -50,6 +52,10 @@ class ReleaseMemory(Generic[Built]):
                     gc.collect()
                     gc.freeze()
         return built
+
+    def held(self) -> list[Built]:
+        """The builds kept, oldest first: a build may share what it has in common with them."""
+        return list(self._built.values())
 
     def clear(self) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ headers are `header_not_billable` (true of both, and the billable codes listed a
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 from codes.codeset import CodeSet, SeventhCharacter, codeset_for
@@ -57,7 +57,9 @@ class Suggestion:
         return dotted(self.code)
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made building
+# the 9,000 verdicts of a 10,000-code batch three times slower. Slots: no __dict__ each.
+@dataclass(slots=True)
 class Verdict:
     input: str
     code: str  # undotted, normalised; "" when malformed beyond repair
@@ -66,9 +68,10 @@ class Verdict:
     billable: bool
     reason: str
     message: str
-    suggestions: list[Suggestion] = field(default_factory=list)
+    # Empty tuples by default: none of the 9,000 valid codes of a batch allocates lists.
+    suggestions: Sequence[Suggestion] = ()
     # Allowed 7th characters with their meaning, when one is needed or wrong.
-    seventh_characters: list[SeventhCharacter] = field(default_factory=list)
+    seventh_characters: Sequence[SeventhCharacter] = ()
     # In the release's POA-exempt list; None when the release has none imported.
     poa_exempt: bool | None = None
 
@@ -140,6 +143,20 @@ def _verdict(
     *,
     poa_exempt: bool | None,
 ) -> Verdict:
+    entry = codeset.get(code)
+    if entry is not None and entry.is_billable:
+        # Nine codes of a batch in ten: answered before the others' helper below is made.
+        return Verdict(
+            input=text,
+            code=code,
+            release=release,
+            exists=True,
+            billable=True,
+            reason=OK,
+            message=f"{dotted(code)} is billable in {release.label}.",
+            poa_exempt=poa_exempt,
+        )
+
     def answer(reason: str, message: str = "", **kwargs) -> Verdict:
         exists = code in codeset
         entry = codeset.get(code)
@@ -161,9 +178,6 @@ def _verdict(
             f'"{text.strip()[:20]}" is not an ICD-10-CM code: a letter, then 2 to 6 letters or '
             "digits (a dot after the third character is optional).",
         )
-    entry = codeset.get(code)
-    if entry is not None and entry.is_billable:
-        return answer(OK, f"{dotted(code)} is billable in {release.label}.")
     if entry is not None:
         return _header(code, release, codeset, answer)
     return _absent(code, release, codeset, elsewhere, published, answer)

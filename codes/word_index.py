@@ -162,7 +162,7 @@ def _build(release: Release) -> WordIndex:
             term_words |= words
             for key in {stem(word) for word in words}:
                 term_stems.setdefault(key, []).append(position)
-    return WordIndex(
+    index = WordIndex(
         codes=[sys.intern(row[0]) for row in rows],  # the code set's strings (codes.codeset)
         title_words=_compact(title_words),
         title_stems=_compact(title_stems),
@@ -170,6 +170,9 @@ def _build(release: Release) -> WordIndex:
         vocabulary=sorted(title_words.keys() | term_words),
         title_vocabulary=sorted(w for w in title_words if len(w) > 2 and not w.isdigit()),
     )
+    # A release and its April update have the same titles and terms, so the same index: held
+    # once, not twice (11 MB).
+    return next((held for held in word_index_for.held() if held == index), index)
 
 
 def _compact(postings: dict[str, list[int]]) -> dict[str, array]:

@@ -38,7 +38,7 @@ def test_c44_102_is_a_header_listing_its_billable_codes(fy2026):
     verdict = validate("C44.102", fy2026)
     assert verdict.reason == validation.HEADER_NOT_BILLABLE
     assert [s.dotted for s in verdict.suggestions] == ["C44.1021", "C44.1022"]
-    assert verdict.seventh_characters == []
+    assert verdict.seventh_characters == ()
 
 
 def test_e08_321_misses_the_laterality_its_definition_puts_in_the_7th_character(fy2026):

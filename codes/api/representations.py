@@ -163,9 +163,10 @@ def history_row(row: HistoryRow) -> dict:
 
 def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[dict]:
     """Many verdicts: written for 10,000 at a time (one release object per release, shared
-    empty lists, one answer for each verdict and date however often a batch repeats them),
-    since building the answer costs as much as validating."""
+    empty lists and POA fields, one answer for each verdict and date however often a batch
+    repeats them), since building the answer costs as much as validating."""
     refs: dict[int, dict | None] = {}
+    poa = {exempt: poa_exemption(exempt) for exempt in POA_STATUS}
     empty: tuple = ()
     built: dict[tuple[int, datetime.date | None], dict] = {}
     answers = []
@@ -174,9 +175,9 @@ def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[
         answer = built.get(key)
         if answer is None:
             release = item.release
-            ref = refs.get(release.pk)
+            ref = refs.get(id(release))
             if ref is None:
-                ref = refs[release.pk] = release_ref(release)
+                ref = refs[id(release)] = release_ref(release)
             code = item.code
             shown = dotted(code) if code else ""
             answer = built[key] = {
@@ -194,7 +195,7 @@ def verdicts(items: list[Verdict], *, days: list[datetime.date | None]) -> list[
                 "seventh_characters": [seventh_character(c) for c in item.seventh_characters]
                 if item.seventh_characters
                 else empty,
-                **poa_exemption(item.poa_exempt),
+                **poa[item.poa_exempt],
                 "release": ref,
                 "date": day.isoformat() if day else None,
             }

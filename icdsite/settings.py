@@ -161,6 +161,9 @@ CACHES["throttle"] = (
 # How long a rendered page or API answer is kept (codes.response_cache); 0 turns it off. Its key
 # names the releases it came from, so publishing never needs the cache cleared.
 RESPONSE_CACHE_SECONDS = envint("RESPONSE_CACHE_SECONDS", 24 * 60 * 60, minimum=0)
+# With Redis: answers a worker builds are written to it this many at a time, in one round trip
+# (within a second at most; codes.response_cache.SharedWrites). 1: each as it is built.
+RESPONSE_CACHE_WRITE_BATCH = envint("RESPONSE_CACHE_WRITE_BATCH", 16, minimum=1)
 # How often a process reads which releases are published (codes.selection.published_releases):
 # a release published by another process or app server is served within this time.
 PUBLISHED_RELEASES_SECONDS = envint("PUBLISHED_RELEASES_SECONDS", 1, minimum=0)

@@ -2,9 +2,11 @@
 answered from the cache in one query, and a change of the published releases is never hidden."""
 
 import os
+import time
 
 import pytest
 
+from codes import response_cache
 from codes.icd10 import dotted
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +109,41 @@ def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
     client, settings, django_assert_num_queries
 ):
     """REDIS_URL's configuration (icdsite.settings): Redis shared, local memory in front."""
+    caches = redis_in_front_of_local_memory(settings)
+    settings.RESPONSE_CACHE_WRITE_BATCH = 1
+    first = client.get("/codes/Z53.01/")
+    caches["local"].clear()  # as if another worker: only Redis has it
+    with django_assert_num_queries(1):
+        assert client.get("/codes/Z53.01/").content == first.content
+    with django_assert_num_queries(1):  # now from this worker's memory
+        assert client.get("/codes/Z53.01/").content == first.content
+    caches["default"].clear()
+    client_of = caches["default"]._cache.get_client
+    assert client_of() is client_of()  # one redis.Redis per pool, not one per call
+
+
+def test_with_redis_answers_are_shared_a_batch_at_a_time(client, settings, monkeypatch):
+    caches = redis_in_front_of_local_memory(settings)
+    monkeypatch.setattr(response_cache, "_shared_writes", response_cache.SharedWrites())
+    settings.RESPONSE_CACHE_WRITE_BATCH = 3
+    redis = caches["default"]._cache.get_client()
+    pages = [client.get(f"/codes/{code}/") for code in ("Z53.01", "Z53.09")]
+    assert all(page.status_code == 200 for page in pages)
+    assert redis.dbsize() == 0  # kept by this worker, not shared yet
+    client.get("/codes/Z53.1/")
+    assert redis.dbsize() == 3  # the third answer sent the three, with their expiry
+    ttls = [redis.ttl(key) for key in redis.scan_iter()]
+    assert all(0 < ttl <= settings.RESPONSE_CACHE_SECONDS for ttl in ttls)
+    caches["local"].clear()  # as if another worker: each page now comes from Redis
+    assert client.get("/codes/Z53.09/").content == pages[1].content
+    # An answer waits a second at most: the next one built after that sends it.
+    client.get("/codes/Z53.20/")
+    time.sleep(response_cache.MAX_WRITE_DELAY)
+    client.get("/codes/Z53.21/")
+    assert redis.dbsize() == 5
+
+
+def redis_in_front_of_local_memory(settings):
     from django.core.cache import caches
 
     settings.CACHES = {
@@ -117,12 +154,4 @@ def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
         caches["default"].clear()
     except Exception as error:  # noqa: BLE001 - any connection failure means no server
         pytest.skip(f"no Redis at {REDIS_FOR_TESTS}: {error}")
-    first = client.get("/codes/Z53.01/")
-    caches["local"].clear()  # as if another worker: only Redis has it
-    with django_assert_num_queries(1):
-        assert client.get("/codes/Z53.01/").content == first.content
-    with django_assert_num_queries(1):  # now from this worker's memory
-        assert client.get("/codes/Z53.01/").content == first.content
-    caches["default"].clear()
-    client_of = caches["default"]._cache.get_client
-    assert client_of() is client_of()  # one redis.Redis per pool, not one per call
+    return caches

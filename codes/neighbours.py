@@ -3,7 +3,6 @@ after it in tabular order, and for a code completed by a 7th character, what tha
 means and the codes that differ from it only there (S72.001A -> S72.001B, S72.001D, ...).
 """
 
-import bisect
 from dataclasses import dataclass, field
 
 from codes.codeset import CodeSet, Entry
@@ -27,8 +26,8 @@ class SeventhCharacterOfCode:
 def tabular_neighbours(codeset: CodeSet, code: str) -> TabularNeighbours:
     """The codes just before and after `code` by Code.sequence (the order file's order)."""
     order = codeset.in_tabular_order
-    sequence = codeset.entries[code].sequence
-    position = bisect.bisect_left(order, sequence, key=lambda c: codeset.entries[c].sequence)
+    # A release's codes are numbered 1 to N in tabular order (codes.importer.order_file).
+    position = codeset.entries[code].sequence - 1
     previous = codeset.entries[order[position - 1]] if position > 0 else None
     following = codeset.entries[order[position + 1]] if position + 1 < len(order) else None
     return TabularNeighbours(previous, following)

@@ -8,10 +8,12 @@ abbreviations and lay terms, the Table of Drugs and the Neoplasm Table, then the
 code with the reason it was found.
 """
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import connections, router
 from django.db.models import QuerySet
 
 from codes.codeset import codeset_for
@@ -60,10 +62,16 @@ class FoundCodes:
         if isinstance(item, int):
             return self[item : item + 1][0]
         wanted = self.found[item]
-        rows = {
-            row.code: row
-            for row in Code.objects.filter(release=self.release, code__in=wanted).order_by()
-        }
+        if not wanted:
+            return []
+        alias = router.db_for_read(Code)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_rows_sql(alias, len(wanted)), [self.release.pk, *wanted])
+            rows = {}
+            for values in cursor.fetchall():
+                row = Code.from_db(alias, _CODE_FIELDS, values)
+                row.release = self.release
+                rows[row.code] = row
         found = [rows[code] for code in wanted if code in rows]
         return release_data_for(self.release).placed(found)
 
@@ -72,6 +80,21 @@ class FoundCodes:
 
     def with_prefix(self, prefix: str) -> "FoundCodes":
         return FoundCodes(self.release, [c for c in self.found if c.startswith(prefix)])
+
+
+_CODE_FIELDS = [model_field.attname for model_field in Code._meta.concrete_fields]
+
+
+@functools.cache
+def _rows_sql(alias: str, count: int) -> str:
+    # A page's rows by one statement written once per page size: the ORM took longer to build
+    # it, fifty codes in IN (...), than the database took to answer it.
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(model_field.column) for model_field in Code._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {quote(Code._meta.db_table)} "
+        f"WHERE release_id = %s AND code IN ({', '.join(['%s'] * count)})"
+    )
 
 
 def looks_like_code(text: str) -> bool:

@@ -9,6 +9,7 @@ code with the reason it was found.
 """
 
 import functools
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from django.db import connections, router
 from django.db.models import QuerySet
 
-from codes.codeset import codeset_for
+from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import undotted
 from codes.models import Code, Release
 from codes.ranked_search import Found, find
@@ -206,18 +207,25 @@ _PART_WORDS = {
 
 def autocomplete(release: Release, query: str, *, limit: int = 10) -> SearchResult:
     """The first codes for a search box: a code's own family, prefixes, or ranked words, the
-    last word taken as unfinished."""
+    last word taken as unfinished. Entries of the release's code set (codes.codeset), which
+    have all a suggestion shows (code, title, billable): no query."""
     text = " ".join(query.split())
     result = search_codes(release, text) if looks_like_code(text) or _is_code_start(text) else None
+    codeset = codeset_for(release)
     if result is not None and result.kind == EXACT:
         # The code itself first, then its family in tabular order.
-        code = undotted(result.query)
-        family = Code.objects.filter(release=release).with_prefix(code).order_by("sequence")
-        return SearchResult(EXACT, text, release_data_for(release).placed(list(family[:limit])))
+        return SearchResult(EXACT, text, _first_under(codeset, undotted(result.query), limit))
     if result is not None and result.kind == PREFIX:
-        return SearchResult(PREFIX, text, list(result.codes[:limit]))
+        prefix = undotted(result.query).rstrip("-*")
+        return SearchResult(PREFIX, text, _first_under(codeset, prefix, limit))
     found = find(release, text, published_releases(), typing=True)
-    return SearchResult(WORDS, text, FoundCodes(release, found.codes[:limit])[:], found)
+    return SearchResult(WORDS, text, [codeset.entries[c] for c in found.codes[:limit]], found)
+
+
+def _first_under(codeset: CodeSet, prefix: str, limit: int) -> list[Entry]:
+    """The first codes starting with the prefix, in tabular order."""
+    entries = [codeset.entries[code] for code in codeset.with_prefix(prefix)]
+    return heapq.nsmallest(limit, entries, key=lambda entry: entry.sequence)
 
 
 def _is_code_start(text: str) -> bool:

@@ -629,8 +629,6 @@ def _from_titles(
 
     left = TITLE_MATCHES  # for all tiers together: the first ones are the shortest titles
     for tier, positions in enumerate(tiers()):
-        if not left:
-            break
         # The first positions only: thousands of titles may have a common word.
         chosen, left = heapq.nsmallest(left, positions), max(0, left - len(positions))
         for position in chosen:
@@ -649,6 +647,8 @@ def _from_titles(
                 ranking.add(code, cost, reason)
             else:
                 _add_code(ranking, code, cost, reason)
+        if not left:
+            break  # before the next tier is worked out
 
 
 def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:

@@ -119,9 +119,9 @@ class PartTerms:
             if at < 0 or term > ends[at]:
                 continue
             path = self.path(term)
-            if not all(any(self._has(p, stems) for p in path) for stems in words):
-                continue
-            if not any(self._has(term, stems) for stems in words):
+            # A term has a word when it is among the terms having it (the postings hold each
+            # term's words, essential or not); the term itself has one: it is a candidate.
+            if not all(any(p in found for p in path) for found in having):
                 continue
             extra = 0.0
             for p in path:
@@ -144,11 +144,6 @@ class PartTerms:
         for key in stems:
             found.update(self.postings.get(key, ()))
         return found
-
-    def _has(self, term: int, stems: frozenset[str]) -> bool:
-        if not stems.isdisjoint(self.nemod[term]):
-            return True
-        return any(not stems.isdisjoint(form) for form in self.forms[term])
 
     def _extra(self, term: int, said: frozenset[str]) -> float:
         """Essential words of the term's best-matching form that the query did not say."""

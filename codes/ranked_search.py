@@ -502,8 +502,15 @@ def _default_of(header: str, codeset: CodeSet) -> str | None:
         if seventh:
             return next((c for c in seventh if c.endswith("A")), seventh[0])
         title = entry.title.casefold()
-        scores = {child: _default_score(child, title, codeset) for child in children}
-        code = min(children, key=lambda child: (-scores[child], children.index(child)))
+        # The member titled as the header, else as it and "unspecified", scores highest (10,
+        # 9): found without scoring the others. Else the first of the best scored.
+        titles = [codeset.entries[child].title.casefold() for child in children]
+        for wanted in (title, f"{title}, unspecified"):
+            if wanted in titles:
+                code = children[titles.index(wanted)]
+                break
+        else:
+            code = max(children, key=lambda child: _default_score(child, title, codeset))
     return None
 
 
@@ -629,8 +636,6 @@ def _from_titles(
 
     left = TITLE_MATCHES  # for all tiers together: the first ones are the shortest titles
     for tier, positions in enumerate(tiers()):
-        if not left:
-            break
         # The first positions only: thousands of titles may have a common word.
         chosen, left = heapq.nsmallest(left, positions), max(0, left - len(positions))
         for position in chosen:
@@ -649,6 +654,8 @@ def _from_titles(
                 ranking.add(code, cost, reason)
             else:
                 _add_code(ranking, code, cost, reason)
+        if not left:
+            break  # before the next tier is worked out
 
 
 def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:

@@ -62,13 +62,47 @@ class Word:
     prefix: bool  # also matches the words it starts (the last word, as you type)
 
 
-@dataclass
 class Match:
-    """A search's codes as positions in the index, by tier: each set holds the one before."""
+    """A search's codes as positions in the index, by tier: each set holds the one before.
+    Each tier is worked out when first asked for: a common word fills the first, and the
+    others are never read (codes.ranked_search takes the first 150 positions)."""
 
-    typed_in_title: set[int]
-    stems_in_title: set[int]
-    anywhere: set[int]
+    def __init__(self, index: "WordIndex", words: list[Word]) -> None:
+        self._index = index
+        # Per word: the words it may be as typed, and their stems.
+        self._forms = [index._forms(word) for word in words]
+        self._stems = [{stem(f) for f in forms} for forms in self._forms]
+
+    @functools.cached_property
+    def typed_in_title(self) -> set[int]:
+        return self._every(self._index.title_words, self._forms)
+
+    @functools.cached_property
+    def stems_in_title(self) -> set[int]:
+        # A title with a word as typed has its stem too: this holds typed_in_title.
+        return self._every(self._index.title_stems, self._stems)
+
+    @functools.cached_property
+    def anywhere(self) -> set[int]:
+        found: set[int] = set()
+        for number, keys in enumerate(self._stems):
+            union = self._index._union(self._index.title_stems, keys)
+            union |= self._index._union(self._index.term_stems, keys)
+            found = union if number == 0 else found & union
+            if not found:
+                break
+        return found
+
+    @staticmethod
+    def _every(postings: dict[str, array], keys_per_word: list[set[str]]) -> set[int]:
+        """Positions with each word (any of its keys)."""
+        found: set[int] = set()
+        for number, keys in enumerate(keys_per_word):
+            union = WordIndex._union(postings, keys)
+            found = union if number == 0 else found & union
+            if not found:
+                break
+        return found
 
 
 @dataclass
@@ -84,22 +118,7 @@ class WordIndex:
 
     def match(self, words: list[Word]) -> Match:
         """Codes with every word (stemmed) in their title or inclusion terms."""
-        typed, stems, anywhere = set(), set(), set()
-        for number, word in enumerate(words):
-            forms = self._forms(word)
-            word_typed = self._union(self.title_words, forms)
-            word_stems = self._union(self.title_stems, {stem(f) for f in forms})
-            word_anywhere = word_stems | self._union(self.term_stems, {stem(f) for f in forms})
-            if number == 0:
-                typed, stems, anywhere = word_typed, word_stems, word_anywhere
-            else:
-                typed &= word_typed
-                stems &= word_stems
-                anywhere &= word_anywhere
-            if not anywhere:
-                break
-        # A title with the typed word has its stem too; the intersections keep that true.
-        return Match(typed & anywhere, (stems | typed) & anywhere, anywhere)
+        return Match(self, words)
 
     def corrected(self, word: str) -> str:
         """The closest title word to a misspelt one, or the word itself."""

@@ -73,16 +73,16 @@ def test_an_empty_search_shows_what_can_be_typed(client):
 
 
 def test_the_search_page_needs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
-    # The published releases (read on each use in tests), chapters, the rows shown (and their
-    # count for a code prefix; a word search counts in memory).
-    with django_assert_max_num_queries(4):
+    # The published releases (read on each use in tests), the rows shown (and their count for a
+    # code prefix; a word search counts in memory); the chapters are held in memory.
+    with django_assert_max_num_queries(3):
         client.get("/search/", {"q": "smoking"})
     with django_assert_max_num_queries(4):
         client.get("/search/", {"q": "Z53-", "billable": "1"})
 
 
 def test_suggestions_are_small_json(client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # suggestions are entries of the code set
         response = client.get("/search/suggest/", {"q": "smok"})
     assert response.status_code == 200
     data = response.json()

@@ -11,7 +11,7 @@ from django.utils.cache import patch_cache_control
 from codes.api.errors import THROTTLED
 from codes.api.throttling import SuggestThrottle
 from codes.icd10 import dotted, undotted
-from codes.models import Chapter
+from codes.release_data import release_data_for
 from codes.search import EXACT, autocomplete, looks_like_code, nothing_found, search_codes
 from codes.views.common import (
     LATEST_MAX_AGE,
@@ -35,7 +35,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     billable_only = request.GET.get("billable") == "1"
     chapter = _chapter_number(request.GET.get("chapter", ""))
-    chapters = list(Chapter.objects.filter(release=release).only("number", "title"))
+    # The filter's chapters, in order, from the release held in memory: not a query.
+    chapters = list(release_data_for(release).chapters.values())
     context = {
         "query": query,
         "billable_only": billable_only,

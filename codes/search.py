@@ -8,13 +8,12 @@ abbreviations and lay terms, the Table of Drugs and the Neoplasm Table, then the
 code with the reason it was found.
 """
 
-import functools
 import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import QuerySet
 
 from codes.codeset import CodeSet, Entry, codeset_for
@@ -45,9 +44,9 @@ class SearchResult:
 
 
 class FoundCodes:
-    """The codes a word search found, best first. Rows are read from the database only for the
-    slice asked for (a page, ten suggestions), in one query. Paginator and the API use it like a
-    QuerySet: count(), slices, with_prefix()."""
+    """The codes a word search found, best first. Rows are made only for the slice asked for
+    (a page, ten suggestions), from what the process holds of the release (no query). Paginator
+    and the API use it like a QuerySet: count(), slices, with_prefix()."""
 
     def __init__(self, release: Release, codes: list[str]) -> None:
         self.release = release
@@ -62,40 +61,20 @@ class FoundCodes:
     def __getitem__(self, item: int | slice) -> "list[Code] | Code":
         if isinstance(item, int):
             return self[item : item + 1][0]
-        wanted = self.found[item]
-        if not wanted:
-            return []
+        entries = codeset_for(self.release).entries
+        held = release_data_for(self.release)
         alias = router.db_for_read(Code)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(_rows_sql(alias, len(wanted)), [self.release.pk, *wanted])
-            rows = {}
-            for values in cursor.fetchall():
-                row = Code.from_db(alias, _CODE_FIELDS, values)
-                row.release = self.release
-                rows[row.code] = row
-        found = [rows[code] for code in wanted if code in rows]
-        return release_data_for(self.release).placed(found)
+        return [
+            held.code_row(entries[code], self.release, alias)
+            for code in self.found[item]
+            if code in entries
+        ]
 
     def __iter__(self) -> Iterator[Code]:
         return iter(self[:])
 
     def with_prefix(self, prefix: str) -> "FoundCodes":
         return FoundCodes(self.release, [c for c in self.found if c.startswith(prefix)])
-
-
-_CODE_FIELDS = [model_field.attname for model_field in Code._meta.concrete_fields]
-
-
-@functools.cache
-def _rows_sql(alias: str, count: int) -> str:
-    # A page's rows by one statement written once per page size: the ORM took longer to build
-    # it, fifty codes in IN (...), than the database took to answer it.
-    quote = connections[alias].ops.quote_name
-    columns = ", ".join(quote(model_field.column) for model_field in Code._meta.concrete_fields)
-    return (
-        f"SELECT {columns} FROM {quote(Code._meta.db_table)} "
-        f"WHERE release_id = %s AND code IN ({', '.join(['%s'] * count)})"
-    )
 
 
 def looks_like_code(text: str) -> bool:

@@ -43,6 +43,7 @@ def _get(key: str):
     """From the worker's own memory, else from the shared cache (then kept in memory too)."""
     if "local" not in settings.CACHES:
         return caches["default"].get(key)
+    _shared_writes.send_when_due()
     entry = caches["local"].get(key)
     if entry is None:
         entry = caches["default"].get(key)
@@ -65,8 +66,9 @@ class SharedWrites:
     A first visit already waits on the shared cache once (the miss); writing its answer there
     was a second round trip, as much work as a tenth of a code page's build. So answers are
     written together, in one pipelined call (set_many), once RESPONSE_CACHE_WRITE_BATCH of
-    them wait or the oldest has waited a second. Meanwhile this worker answers them from its
-    own memory; another worker may build one again, which costs no more than before the cache.
+    them wait or, at the next request, once the oldest has waited a second. Meanwhile this
+    worker answers them from its own memory; another worker may build one again, which costs
+    no more than before the cache.
     """
 
     def __init__(self) -> None:
@@ -79,11 +81,19 @@ class SharedWrites:
             if not self._waiting:
                 self._since = time.monotonic()
             self._waiting[key] = entry
+        self.send_when_due()
+
+    def send_when_due(self) -> None:
+        """Called on every answer, built or cached: a worker serving only cached answers still
+        shares the last it built within the second."""
+        if not self._waiting:
+            return
+        with self._lock:
             due = (
                 len(self._waiting) >= settings.RESPONSE_CACHE_WRITE_BATCH
                 or time.monotonic() - self._since >= MAX_WRITE_DELAY
             )
-            if not due:
+            if not due or not self._waiting:
                 return
             waiting, self._waiting = self._waiting, {}
         caches["default"].set_many(waiting, settings.RESPONSE_CACHE_SECONDS)

@@ -8,8 +8,9 @@ POA list imported into it, is re-imported) and answers from dicts.
 
 Notes are kept as rows of values (NoteRow), which pages and API answers read as they are: 27,000
 model instances per release would cost four times the memory, and making them for each page
-took a tenth of a first visit. Their texts, like
-the code set's titles, are interned, so the releases held share the notes they have in common.
+took a tenth of a first visit. Their texts, like the code set's titles, are interned, so the
+releases held share the notes they have in common. So are the code rows' values the code set
+does not hold (CodeColumns): a code page reads no row.
 """
 
 import sys

@@ -2,9 +2,11 @@
 template engine): the site's helpers (codes/templatetags/codes_site.py) and the few of Django's
 own tags and filters the pages use."""
 
+import functools
 from types import SimpleNamespace
 
-from django.template.defaultfilters import pluralize, truncatechars
+from django.template.defaultfilters import pluralize
+from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.template.defaulttags import querystring as django_querystring
 from jinja2 import Environment, pass_context
 
@@ -15,6 +17,13 @@ from codes.templatetags import codes_site
 def querystring(context, query_dict=None, **params) -> str:
     """Django's {% querystring %}: the request's query string with `params` set (None: removed)."""
     return django_querystring(SimpleNamespace(request=context["request"]), query_dict, **params)
+
+
+@functools.lru_cache(maxsize=1024)
+def truncatechars(text: str, length: int) -> str:
+    """Django's filter, once per text: the search page shortens the same chapter titles each
+    time (Django's Truncator normalises the text first)."""
+    return django_truncatechars(text, length)
 
 
 def environment(**options) -> Environment:

@@ -10,7 +10,7 @@ code with the reason it was found.
 
 import heapq
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import router
@@ -91,36 +91,57 @@ def search_codes(
     chapter: int | None = None,
 ) -> SearchResult:
     text = " ".join(query.split())
-    candidate = undotted(text)
-    # "F17.2-" (the tabular's notation) or "F17.2*": everything under it, the code included.
-    everything_under = candidate.endswith(("-", "*"))
-    candidate = candidate.rstrip("-*")
-    if candidate and _CODE_PREFIX_RE.fullmatch(candidate):
+    code_search = _code_search(release, text, billable=billable, chapter=chapter)
+    if code_search is not None:
+        kind, candidate = code_search
         codes = _codes(release, billable=billable, chapter=chapter)
-        exact = codes.filter(code=candidate)
-        filters = {"billable": billable, "chapter": chapter}
-        if (
-            not everything_under
-            and len(candidate) >= 3
-            and _exists(exact, release, [candidate], **filters)
-        ):
-            return SearchResult(EXACT, text, exact)
-        prefixed = codes.with_prefix(candidate).order_by("sequence")
-        under = codeset_for(release).with_prefix(candidate)
-        if everything_under or _exists(prefixed, release, under, **filters):
-            return SearchResult(PREFIX, text, prefixed)
+        if kind == EXACT:
+            return SearchResult(EXACT, text, codes.filter(code=candidate))
+        return SearchResult(PREFIX, text, codes.with_prefix(candidate).order_by("sequence"))
     found = _words(release, text, typing=False)
     codes = _kept(release, found.codes, billable=billable, chapter=chapter)
     return SearchResult(WORDS, text, FoundCodes(release, codes), found, _notes(release, found))
 
 
+def _code_search(
+    release: Release, text: str, *, billable: bool | None = None, chapter: int | None = None
+) -> tuple[str, str] | None:
+    """(EXACT, the code) when the text is a code of the release, (PREFIX, the start) when codes
+    of it start so (within the filters), undotted; else None, and the text is words."""
+    candidate = undotted(text)
+    # "F17.2-" (the tabular's notation) or "F17.2*": everything under it, the code included.
+    everything_under = candidate.endswith(("-", "*"))
+    candidate = candidate.rstrip("-*")
+    if not (candidate and _CODE_PREFIX_RE.fullmatch(candidate)):
+        return None
+    filters = {"billable": billable, "chapter": chapter}
+    if (
+        not everything_under
+        and len(candidate) >= 3
+        and _exists(release, [candidate], lambda codes: codes.filter(code=candidate), **filters)
+    ):
+        return EXACT, candidate
+    under = codeset_for(release).with_prefix(candidate)
+    if everything_under or _exists(
+        release, under, lambda codes: codes.with_prefix(candidate), **filters
+    ):
+        return PREFIX, candidate
+    return None
+
+
 def _exists(
-    codes: QuerySet, release: Release, candidates: list[str], *, billable: bool | None, chapter
+    release: Release,
+    candidates: list[str],
+    narrowed: Callable[[QuerySet], QuerySet],
+    *,
+    billable: bool | None,
+    chapter: int | None,
 ) -> bool:
-    """codes.exists() for codes among the candidates: answered from the release's code set,
-    which knows every code and whether it is billable, unless a chapter is asked for."""
+    """Whether a code among the candidates is within the filters: answered from the release's
+    code set, which knows every code and whether it is billable, unless a chapter is asked for
+    (then `narrowed` of the release's codes in that chapter is asked)."""
     if chapter is not None:
-        return codes.exists()
+        return narrowed(_codes(release, billable=billable, chapter=chapter)).exists()
     entries = codeset_for(release).entries
     return any(
         billable is None or entries[code].is_billable == billable
@@ -189,14 +210,13 @@ def autocomplete(release: Release, query: str, *, limit: int = 10) -> SearchResu
     last word taken as unfinished. Entries of the release's code set (codes.codeset), which
     have all a suggestion shows (code, title, billable): no query."""
     text = " ".join(query.split())
-    result = search_codes(release, text) if looks_like_code(text) or _is_code_start(text) else None
     codeset = codeset_for(release)
-    if result is not None and result.kind == EXACT:
-        # The code itself first, then its family in tabular order.
-        return SearchResult(EXACT, text, _first_under(codeset, undotted(result.query), limit))
-    if result is not None and result.kind == PREFIX:
-        prefix = undotted(result.query).rstrip("-*")
-        return SearchResult(PREFIX, text, _first_under(codeset, prefix, limit))
+    if looks_like_code(text) or _is_code_start(text):
+        code_search = _code_search(release, text)
+        if code_search is not None:
+            # A code itself first, then its family in tabular order; or the codes it starts.
+            kind, start = code_search
+            return SearchResult(kind, text, _first_under(codeset, start, limit))
     found = find(release, text, published_releases(), typing=True)
     return SearchResult(WORDS, text, [codeset.entries[c] for c in found.codes[:limit]], found)
 

@@ -93,12 +93,13 @@ class PartTerms:
     def match(
         self,
         words: list[frozenset[str]],
+        limit: int,
         *,
         coded: bool = True,
         implied: frozenset[str] = frozenset(),
     ) -> list[Hit]:
-        """Every term whose path has all the words (each word: the stems it may be), the best
-        first. The terms tried are those carrying the rarest word or below one that does.
+        """The `limit` best terms whose path has all the words (each word: the stems it may
+        be). The terms tried are those carrying the rarest word or below one that does.
         `coded`: only terms that give a code (a table's rows have cells instead); `implied`:
         words taken as said (the Neoplasm Table's "neoplasm")."""
         if not words:
@@ -107,31 +108,48 @@ class PartTerms:
         if any(not found for found in having):
             return []
         starts, ends = self._subtrees(min(having, key=len))
-        candidates = set().union(*having)
-        hits = []
         all_stems = frozenset().union(*words) | implied
-        # The terms above the candidates are shared by many ("Fracture" by thousands): each
-        # one's words left unsaid are counted once.
-        unsaid: dict[int, float] = {}
-        for term in candidates:
+        # Which words each candidate term carries, as bits in the order of `words`.
+        carries: dict[int, int] = {}
+        for bit, found in enumerate(having):
+            for term in found:
+                carries[term] = carries.get(term, 0) | 1 << bit
+        every_word = (1 << len(having)) - 1
+        # What a path has and leaves unsaid, worked out once per term: the terms above the
+        # candidates are shared by many ("Fracture" by thousands), so each term adds its own
+        # to its parent's, worked out before it.
+        paths: dict[int, tuple[int, float]] = {0: (0, 0.0)}  # term -> (words had, extra)
+        # Terms share their forms ("with", "acute"), and so what the forms leave unsaid.
+        unsaid: dict[int, float] = {}  # id of a (shared) forms object -> its words unsaid
+        ranked = []
+        for candidate in carries:
             # At or below a term with the rarest word: the subtrees are disjoint ranges.
-            at = bisect.bisect_right(starts, term) - 1
-            if at < 0 or term > ends[at]:
+            at = bisect.bisect_right(starts, candidate) - 1
+            if at < 0 or candidate > ends[at]:
                 continue
-            path = self.path(term)
-            # A term has a word when it is among the terms having it (the postings hold each
-            # term's words, essential or not); the term itself has one: it is a candidate.
-            if not all(any(p in found for p in path) for found in having):
-                continue
-            extra = 0.0
-            for p in path:
-                if p not in unsaid:
-                    unsaid[p] = self._extra(p, all_stems)
-                extra += unsaid[p]
+            above = []
+            term = candidate
+            while term not in paths:
+                above.append(term)
+                term = self.parent[term]
+            had, extra = paths[term]
+            for term in reversed(above):
+                had |= carries.get(term, 0)
+                forms = self.forms[term]
+                if id(forms) not in unsaid:
+                    unsaid[id(forms)] = self._extra(term, all_stems)
+                extra += unsaid[id(forms)]
+                paths[term] = (had, extra)
+            if had == every_word:
+                ranked.append((extra, self.level[candidate], candidate))
+        ranked.sort()
+        hits = []
+        for extra, level, term in ranked:
             code, via, target = self._code(term)
             if code or not coded:
-                hits.append(Hit(term, extra, self.level[term], code, via, target))
-        hits.sort(key=lambda hit: (hit.extra, hit.level, hit.term))
+                hits.append(Hit(term, extra, level, code, via, target))
+                if len(hits) == limit:
+                    break
         return hits
 
     def words_starting(self, prefix: str) -> list[str]:

@@ -340,7 +340,7 @@ def _names_a_main_term(words: list[str], parts) -> bool:
         if part not in parts or not query:
             continue
         terms = parts[part][0]
-        for hit in terms.match(query, coded=False)[:5]:
+        for hit in terms.match(query, 5, coded=False):
             if hit.extra or hit.level:
                 break
             if typed <= set(tokens(terms.names[hit.term])):
@@ -416,7 +416,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
         if not words:
             continue
         typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
-        for hit in terms.match(words)[:HITS_PER_PART]:
+        for hit in terms.match(words, HITS_PER_PART):
             path = terms.path_names(hit.term)
             if hit.via:
                 path += f" → {hit.via} {terms.path_names(hit.target)}"
@@ -575,7 +575,7 @@ def _table(ranking, part_and_lender, rest, column, release, reading, extra_cost)
     if not words:
         return
     implied = NEOPLASM_IMPLIED if terms.part == NEOPLASMS else frozenset()
-    for hit in terms.match(words, coded=False, implied=implied)[:HITS_PER_PART]:
+    for hit in terms.match(words, HITS_PER_PART, coded=False, implied=implied):
         row = hit.term
         if not _cell(terms, row, column):
             # "colon, see also Neoplasm, intestine, large": a row without the column's code
@@ -728,7 +728,7 @@ def find_terms(index, query: str, part: str | None) -> list[tuple[str, int]]:
         if not said:
             continue
         for order, name in enumerate(wanted):
-            for hit in parts[name].match(said, coded=False)[:200]:
+            for hit in parts[name].match(said, 200, coded=False):
                 cost = WORD * hit.extra + 0.5 * hit.level + (READING_COST if number else 0)
                 key = (name, hit.term)
                 costs[key] = min(costs.get(key, cost), cost + 0.01 * order)

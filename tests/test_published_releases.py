@@ -25,7 +25,8 @@ def labels(releases):
 
 
 def test_a_process_reads_them_once_while_they_are_fresh(remembered, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    # Their stored rows (to compare with next time), then the releases.
+    with django_assert_num_queries(2):
         assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
         assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     # A cached page or API answer makes no query at all once they are known.
@@ -58,4 +59,28 @@ def test_a_change_made_elsewhere_is_seen_within_the_time(settings, fy2026):
     assert labels(published_releases()) == ["FY2026", "FY2025", "FY2017"]
     time.sleep(1.1)
     assert labels(published_releases()) == ["FY2025", "FY2017"]
+    forget_published_releases_now()
+
+
+def test_unchanged_releases_are_compared_not_read_again(settings, django_assert_num_queries):
+    settings.PUBLISHED_RELEASES_SECONDS = 0.2
+    forget_published_releases_now()
+    first = published_releases()
+    time.sleep(0.3)
+    with django_assert_num_queries(1):  # their stored rows only
+        again = published_releases()
+    assert [id(release) for release in again] == [id(release) for release in first]
+
+
+def test_a_change_to_a_report_alone_is_seen(settings, fy2026):
+    """Anything stored counts, the import reports (JSON) too: another process may rewrite one
+    (a release placed again in borrowed chapters) without touching another column."""
+    settings.PUBLISHED_RELEASES_SECONDS = 0.2
+    forget_published_releases_now()
+    before = next(r for r in published_releases() if r.pk == fy2026.pk)
+    Release.objects.filter(pk=fy2026.pk).update(report={**fy2026.report, "seen": "again"})
+    time.sleep(0.3)
+    after = next(r for r in published_releases() if r.pk == fy2026.pk)
+    assert "seen" not in before.report
+    assert after.report["seen"] == "again"
     forget_published_releases_now()

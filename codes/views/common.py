@@ -166,6 +166,13 @@ def url_with(path: str, params: dict[str, str]) -> str:
 
 
 def _etag(request: HttpRequest, *args, **kwargs) -> str | None:
+    """Once per request: the conditional GET and the server cache both ask."""
+    if not hasattr(request, "_codes_etag"):
+        request._codes_etag = _etag_of(request)
+    return request._codes_etag
+
+
+def _etag_of(request: HttpRequest) -> str | None:
     site = get_site(request)
     if site.error is not None:
         return None

@@ -165,17 +165,15 @@ class PartTerms:
 
     def _extra(self, term: int, said: frozenset[str]) -> float:
         """Essential words of the term's best-matching form that the query did not say."""
-        return min(
-            (
-                sum(
-                    QUALIFYING_WEIGHT if word in QUALIFYING else 1
-                    for word in form
-                    if word not in said and word not in CONNECTORS
-                )
-                for form in self.forms[term]
-            ),
-            default=0,
-        )
+        best = None
+        for form in self.forms[term]:  # loops, not generators: this runs for every term tried
+            extra = 0.0
+            for word in form:
+                if word not in said and word not in CONNECTORS:
+                    extra += QUALIFYING_WEIGHT if word in QUALIFYING else 1
+            if best is None or extra < best:
+                best = extra
+        return best or 0.0
 
     def _subtrees(self, terms: set[int]) -> tuple[list[int], list[int]]:
         """The subtrees of the terms, merged into disjoint ranges: (starts, ends)."""

@@ -638,6 +638,10 @@ def _from_titles(
     for tier, positions in enumerate(tiers()):
         # The first positions only: thousands of titles may have a common word.
         chosen, left = heapq.nsmallest(left, positions), max(0, left - len(positions))
+        where = "title" if tier < 2 else "inclusion term"
+        reason = f"{where} words: {', '.join(words)}"
+        if reading.reason:
+            reason = f"{reading.reason}; {reason}"
         for position in chosen:
             code = titles.codes[position]
             entry = codeset.get(code)
@@ -645,10 +649,6 @@ def _from_titles(
                 continue
             title_words = {stem(w) for w in tokens(entry.title) if w not in CONNECTORS}
             extra = sum(QUALIFYING_WEIGHT if w in QUALIFYING else 1 for w in title_words - said)
-            where = "title" if tier < 2 else "inclusion term"
-            reason = f"{where} words: {', '.join(words)}"
-            if reading.reason:
-                reason = f"{reading.reason}; {reason}"
             cost = TITLE_BASE + WORD * extra + 2 * tier + extra_cost
             if entry.is_billable:
                 ranking.add(code, cost, reason)

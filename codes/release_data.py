@@ -57,6 +57,12 @@ CODE_KINDS = tuple(Code.Kind.values)
 # What a Code row reads from CodeColumns and its code-set Entry: every field but the inclusion
 # terms, which only the word index reads (codes.word_index, from the database).
 HELD_CODE_FIELDS = [f.attname for f in Code._meta.concrete_fields if f.attname != "inclusion_terms"]
+# Related rows attached as select_related attaches them (the rows' ids are already right):
+# assigning through the descriptors checks each with the database routers, a third of a row's
+# making.
+_attach_release = Code._meta.get_field("release").set_cached_value
+_attach_chapter = Code._meta.get_field("chapter").set_cached_value
+_attach_section = Code._meta.get_field("section").set_cached_value
 
 
 @dataclass
@@ -109,15 +115,15 @@ class ReleaseData:
             entry.sequence,
         ]
         row = Code.from_db(alias, HELD_CODE_FIELDS, values)
-        row.release = release
+        _attach_release(row, release)
         return self.placed([row])[0]
 
     def placed(self, rows: list[Code]) -> list[Code]:
         """The rows (of this release) with their chapter and section attached from memory: what
         select_related would join and build anew for every row."""
         for row in rows:
-            row.chapter = self.chapters.get(row.chapter_id)
-            row.section = self.sections.get(row.section_id)
+            _attach_chapter(row, self.chapters.get(row.chapter_id))
+            _attach_section(row, self.sections.get(row.section_id))
         return rows
 
     def is_poa_exempt(self, code: str) -> bool | None:

@@ -12,6 +12,7 @@ URL; Last-Modified is the latest of them. A page pinned to a release (`?release=
 """
 
 import datetime
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,13 +182,31 @@ def _etag_of(request: HttpRequest) -> str | None:
     # The banner of a fiscal year not loaded yet appears on October 1 without any other change.
     digest.update(f"FY{fiscal_year_of(today())};".encode())
     for release in site.releases:
-        # The Index a release shows is part of it: one published into it changes the pages;
-        # so is the release it borrows its chapters and sections from.
         digest.update(
-            f"{release.pk}:{release.imported_at}:{release.published_at}:{release.index_id}:"
-            f"{release.structure_from_id};".encode()
+            _release_identity(
+                release.pk,
+                release.imported_at,
+                release.published_at,
+                release.index_id,
+                release.structure_from_id,
+            )
         )
     return digest.hexdigest()[:32]
+
+
+# A handful of releases are published: each one's part of the ETag is formatted once (two
+# timestamps a release, on every request, cached or not).
+@functools.lru_cache(maxsize=256)
+def _release_identity(
+    pk: int,
+    imported_at: datetime.datetime,
+    published_at: datetime.datetime | None,
+    index_id: int | None,
+    structure_from_id: int | None,
+) -> bytes:
+    # The Index a release shows is part of it: one published into it changes the pages; so is
+    # the release it borrows its chapters and sections from.
+    return f"{pk}:{imported_at}:{published_at}:{index_id}:{structure_from_id};".encode()
 
 
 def _last_modified(request: HttpRequest, *args, **kwargs) -> datetime.datetime | None:

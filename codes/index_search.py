@@ -20,31 +20,9 @@ from dataclasses import dataclass
 
 from codes.models import IndexTerm, ReleaseIndex
 from codes.release_memory import ReleaseMemory
-from codes.word_index import stem, tokens
+from codes.word_index import CONNECTORS, QUALIFYING, QUALIFYING_WEIGHT, stem, tokens
 
-# Words that join a path rather than name anything: a query need not say them, and a term
-# does not leave them over ("Pneumonia > due to > Streptococcus" is two words from
-# "streptococcus pneumonia").
-CONNECTORS = frozenset({
-    "a", "an", "and", "as", "at", "by", "due", "during", "for", "from", "in", "into", "is", "of",
-    "on", "or", "the", "to", "with", "nec", "nos", "other", "specified", "unspecified", "see",
-    "also", "following", "classified", "elsewhere", "site", "sites", "type", "code",
-    "condition", "conditions", "associated", "involving", "than", "without",
-})  # fmt: skip
 _HYPHENATED_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
-# Words that put a term in a narrower setting (a pathological fracture, a newborn's
-# infection, a family history): one left unsaid counts for more than another word, so that
-# "ankle fracture" is first the traumatic one.
-QUALIFYING = frozenset(
-    stem(word)
-    for word in (
-        "pathological", "pathologic", "nontraumatic", "stress", "congenital", "newborn",
-        "neonatal", "perinatal", "fetal", "fetus", "maternal", "pregnancy", "puerperal",
-        "puerperium", "obstetric", "postprocedural", "postoperative", "intraoperative",
-        "family",
-    )
-)  # fmt: skip
-QUALIFYING_WEIGHT = 1.5
 # Indexes whose terms a process keeps (each release's own, and those lent to others).
 CACHED_INDEXES = 6
 

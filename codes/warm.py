@@ -1,6 +1,6 @@
 """Build the in-memory indexes of the published releases before the first request needs them:
-code sets, title words, the Index terms the search reads, and what code pages read (chapters,
-sections, notes, changes, POA lists: codes.release_data).
+code sets (with each header's default), title words, the Index terms the search reads, and what
+code pages read (chapters, sections, notes, changes, POA lists: codes.release_data).
 
 gunicorn calls this in its master process once the app is loaded (gunicorn.conf.py): every
 worker forked from it, including those that replace recycled workers, starts with the code sets
@@ -15,7 +15,7 @@ from django.db import DatabaseError, connections
 
 from codes.codeset import codeset_for
 from codes.models import Release
-from codes.ranked_search import index_parts
+from codes.ranked_search import hold_defaults, index_parts
 from codes.release_data import release_data_for
 from codes.selection import published_releases
 from codes.word_index import word_index_for
@@ -27,7 +27,7 @@ def hold_published_releases() -> list[Release]:
     """Build what the process holds of each published release; the releases."""
     releases = published_releases()
     for release in releases:
-        codeset_for(release)
+        hold_defaults(codeset_for(release))
         release_data_for(release)
         word_index_for(release)
         index_parts(release, releases)  # its Index, or the one it borrows, as search reads it

@@ -54,6 +54,31 @@ def stem(word: str) -> str:
         return _stemmer.stemWord(word)
 
 
+# Words that join a path rather than name anything: a query need not say them, and a term
+# does not leave them over ("Pneumonia > due to > Streptococcus" is two words from
+# "streptococcus pneumonia").
+CONNECTORS = frozenset({
+    "a", "an", "and", "as", "at", "by", "due", "during", "for", "from", "in", "into", "is", "of",
+    "on", "or", "the", "to", "with", "nec", "nos", "other", "specified", "unspecified", "see",
+    "also", "following", "classified", "elsewhere", "site", "sites", "type", "code",
+    "condition", "conditions", "associated", "involving", "than", "without",
+})  # fmt: skip
+# Words that put a term in a narrower setting (a pathological fracture, a newborn's
+# infection, a family history): one left unsaid counts for more than another word, so that
+# "ankle fracture" is first the traumatic one.
+QUALIFYING = frozenset(
+    stem(word)
+    for word in (
+        "pathological", "pathologic", "nontraumatic", "stress", "congenital", "newborn",
+        "neonatal", "perinatal", "fetal", "fetus", "maternal", "pregnancy", "puerperal",
+        "puerperium", "obstetric", "postprocedural", "postoperative", "intraoperative",
+        "family",
+    )
+)  # fmt: skip
+QUALIFYING_WEIGHT = 1.5
+_CONNECTOR_STEMS = frozenset(stem(word) for word in CONNECTORS)
+
+
 @dataclass(frozen=True)
 class Word:
     """A word of a query."""
@@ -115,10 +140,29 @@ class WordIndex:
     term_stems: dict[str, array]  # in the inclusion terms
     vocabulary: list[str]  # every word of titles and terms, sorted: prefixes are ranges
     title_vocabulary: list[str]  # title words worth correcting to (3 letters or more)
+    # Per position: the weight() of the title's stems, connectors aside; and for a connector's
+    # stem ("type"), the titles where another word has it ("types").
+    title_weights: array
+    named_connector_stems: dict[str, array]
 
     def match(self, words: list[Word]) -> Match:
         """Codes with every word (stemmed) in their title or inclusion terms."""
         return Match(self, words)
+
+    def unsaid_weight(self, position: int, said: frozenset[str]) -> float:
+        """The weight() of the stems of the position's title (connectors aside) that are not
+        among those said. Membership in the postings, not the title's
+        words: a title is not split again for every query that finds it."""
+        left = self.title_weights[position]
+        for key in said:
+            if key in _CONNECTOR_STEMS:
+                postings = self.named_connector_stems.get(key, ())
+            else:
+                postings = self.title_stems.get(key, ())
+            at = bisect.bisect_left(postings, position)
+            if at < len(postings) and postings[at] == position:
+                left -= QUALIFYING_WEIGHT if key in QUALIFYING else 1
+        return left
 
     def corrected(self, word: str) -> str:
         """The closest title word to a misspelt one, or the word itself."""
@@ -170,8 +214,14 @@ def _build(release: Release) -> WordIndex:
     title_stems: dict[str, list[int]] = {}
     term_stems: dict[str, list[int]] = {}
     term_words: set[str] = set()
+    title_weights = array("f")  # sums of 1 and 1.5: exact in single precision
+    named_connector_stems: dict[str, list[int]] = {}
     for position, (_, title, terms, *_) in enumerate(rows):
         words = set(tokens(title))
+        named = {stem(word) for word in words if word not in CONNECTORS}
+        title_weights.append(weight(named))
+        for key in named & _CONNECTOR_STEMS:
+            named_connector_stems.setdefault(key, []).append(position)
         for word in words:
             title_words.setdefault(word, []).append(position)
         for key in {stem(word) for word in words}:
@@ -188,10 +238,18 @@ def _build(release: Release) -> WordIndex:
         term_stems=_compact(term_stems),
         vocabulary=sorted(title_words.keys() | term_words),
         title_vocabulary=sorted(w for w in title_words if len(w) > 2 and not w.isdigit()),
+        title_weights=title_weights,
+        named_connector_stems=_compact(named_connector_stems),
     )
     # A release and its April update have the same titles and terms, so the same index: held
     # once, not twice (11 MB).
     return next((held for held in word_index_for.held() if held == index), index)
+
+
+def weight(stems: set[str]) -> float:
+    """What words weigh when a query leaves them unsaid: 1 a stem, QUALIFYING_WEIGHT a
+    qualifying one ("congenital")."""
+    return sum(QUALIFYING_WEIGHT if key in QUALIFYING else 1 for key in stems)
 
 
 def _compact(postings: dict[str, list[int]]) -> dict[str, array]:

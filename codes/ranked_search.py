@@ -416,12 +416,16 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
         typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
         for hit in terms.match(words, HITS_PER_PART):
             path = terms.path_names(hit.term)
+            written = set(tokens(path))
             if hit.via:
-                path += f" → {hit.via} {terms.path_names(hit.target)}"
+                target = terms.path_names(hit.target)
+                written.update(tokens(f"{hit.via} {target}"))
+                # Split apart: the arrow would send every such path through tokens()'s
+                # slower way for text that is not ASCII.
+                path += f" → {hit.via} {target}"
             reason = _label(part, lender, release, path)
             if reading.reason:
                 reason = f"{reading.reason}; {reason}"
-            written = set(tokens(path))
             stem_only = sum(1 for word in typed if word not in written)
             cost = (
                 WORD * hit.extra

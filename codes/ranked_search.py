@@ -25,6 +25,7 @@ the query says so; then tabular order. Each code keeps the reason it was found.
 """
 
 import bisect
+import functools
 import heapq
 import itertools
 from collections.abc import Sequence
@@ -133,32 +134,39 @@ class Found:
         return sorted(self.index_from.items())
 
 
-@dataclass
-class _Candidate:
-    cost: float
-    reason: str
-
-
 class _Ranking:
     def __init__(self, codeset: CodeSet) -> None:
         self.codeset = codeset
-        self.found: dict[str, _Candidate] = {}
+        self.found: dict[str, tuple[float, str]] = {}  # code -> its lowest cost, and why
 
     def add(self, code: str, cost: float, reason: str) -> None:
+        if self.improves(code, cost):
+            self.found[code] = (cost, reason)
+
+    def improves(self, code: str, cost: float) -> bool:
+        """Whether the code at that cost would be kept: a reason is worth writing."""
         known = self.found.get(code)
-        if known is None or cost < known.cost:
-            self.found[code] = _Candidate(cost, reason)
+        return known is None or cost < known[0]
+
+    def reason(self, code: str) -> str:
+        return self.found[code][1]
 
     def ranked(self, scope: set[str]) -> list[str]:
-        def key(code: str) -> tuple:
-            cost = self.found[code].cost
-            scoped = SCOPED_CHAPTERS.get(code[0])
-            if scoped is not None and scoped.isdisjoint(scope):
-                cost += SCOPE_PENALTY
-            entry = self.codeset.get(code)
-            return cost, entry.sequence if entry else 0
+        # Codes of a chapter kept for what the query does not say (external causes,
+        # pregnancy...) come after the others.
+        penalty = {
+            letter: SCOPE_PENALTY
+            for letter, chapter_words in SCOPED_CHAPTERS.items()
+            if chapter_words.isdisjoint(scope)
+        }
+        found = self.found
+        entries = self.codeset.entries
 
-        return sorted(self.found, key=key)
+        def key(code: str) -> tuple:
+            entry = entries.get(code)
+            return found[code][0] + penalty.get(code[0], 0.0), entry.sequence if entry else 0
+
+        return sorted(found, key=key)
 
 
 def find(
@@ -247,7 +255,7 @@ def _without_a_word(words, typing, codeset, titles, parts, release) -> Found | N
             codes = ranking.ranked(set(words))
             return Found(
                 codes,
-                {code: ranking.found[code].reason for code in codes},
+                {code: ranking.reason(code) for code in codes},
                 {part: lender for part, (_, lender) in parts.items()},
             )
     return None
@@ -297,7 +305,7 @@ def _search(
         _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
     scope = set(words)
     codes = ranking.ranked(scope)
-    reasons = {code: ranking.found[code].reason for code in codes}
+    reasons = {code: ranking.reason(code) for code in codes}
     spelled = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
     return Found(
         codes,
@@ -398,11 +406,12 @@ def _starting(vocabulary: Sequence[str], prefix: str) -> Sequence[str]:
     return vocabulary[start:end]
 
 
-def _label(part: str, lender: Release, release: Release, path: str) -> str:
+def _where(part: str, lender: Release, release: Release) -> str:
+    """Whose terms a reason quotes: "Index", or "Index (FY2017, mapped to FY2019)"."""
     where = {DISEASES: "Index", EXTERNAL_CAUSES: "External Cause Index"}.get(part, part)
     if lender.pk != release.pk:
         where += f" ({lender.label}, mapped to {release.label})"
-    return f"{where}: {path}"
+    return where
 
 
 def _from_index(reading, completions, ranking, parts, release, extra_cost) -> None:
@@ -414,6 +423,8 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
         if not words:
             continue
         typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
+        said = frozenset().union(*words)
+        where = _where(part, lender, release)
         for hit in terms.match(words, HITS_PER_PART):
             path = terms.path_names(hit.term)
             written = set(tokens(path))
@@ -423,7 +434,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
                 # Split apart: the arrow would send every such path through tokens()'s
                 # slower way for text that is not ASCII.
                 path += f" → {hit.via} {target}"
-            reason = _label(part, lender, release, path)
+            reason = f"{where}: {path}"
             if reading.reason:
                 reason = f"{reading.reason}; {reason}"
             stem_only = sum(1 for word in typed if word not in written)
@@ -431,27 +442,26 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
                 WORD * hit.extra
                 + 0.5 * hit.level
                 + extra_cost
-                + _first_form(terms, hit, words)
+                + _first_form(terms, hit, said)
                 + STEM_ONLY_COST * stem_only
                 + (EXTERNAL_CAUSE_COST if part == EXTERNAL_CAUSES else 0.0)
             )
             _add_printed(ranking, hit.code, cost, reason)
 
 
-def _first_form(terms: PartTerms, hit: Hit, words: list[frozenset[str]]) -> float:
+def _first_form(terms: PartTerms, hit: Hit, said: frozenset[str]) -> float:
     """A term found by its first name ("Hypertension" of "Hypertension, hypertensive") before
     one found by a later one ("disease" of "Blood-forming organs, disease")."""
     forms = terms.forms[hit.term]
     if not forms:
         return 0.0
-    said = frozenset().union(*words)
     return 0.0 if said.intersection(forms[0]) else 1.0
 
 
 def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> None:
     """The codes an Index code stands for in the release: itself, or its default then itself
     (a header), or what replaced it."""
-    parsed = printed_code(printed)
+    parsed = _printed_code(printed)
     if parsed is None:
         return
     code = parsed[0]
@@ -467,6 +477,10 @@ def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> N
     _add_code(ranking, code, cost, reason)
 
 
+# The same printed codes come up query after query ("J18.9"): parsed once.
+_printed_code = functools.lru_cache(maxsize=20_000)(printed_code)
+
+
 def _add_code(ranking: _Ranking, code: str, cost: float, reason: str) -> None:
     entry = ranking.codeset.get(code)
     if entry is None:
@@ -475,7 +489,7 @@ def _add_code(ranking: _Ranking, code: str, cost: float, reason: str) -> None:
         ranking.add(code, cost, reason)
         return
     default = default_of(code, ranking.codeset)
-    if default is not None:
+    if default is not None and ranking.improves(default, cost):
         ranking.add(default, cost, f"{reason} (the default of {dotted(code)})")
     ranking.add(code, cost + 0.1, reason)
 
@@ -604,8 +618,8 @@ def _table(ranking, part_and_lender, rest, column, release, reading, extra_cost)
         path = terms.path_names(hit.term)
         if row != hit.term:
             path += f" → see also {terms.path_names(row)}"
-        reason = _label(terms.part, lender, release, path)
-        reason = f"{reason} ({_column_name(terms.part, column)})"
+        where = _where(terms.part, lender, release)
+        reason = f"{where}: {path} ({_column_name(terms.part, column)})"
         if reading.reason:
             reason = f"{reading.reason}; {reason}"
         cost = TABLE_BASE + WORD * hit.extra + 0.5 * hit.level + extra_cost

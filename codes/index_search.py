@@ -85,13 +85,24 @@ class PartTerms:
         having = [self._having(stems) for stems in words]
         if any(not found for found in having):
             return []
-        starts, ends = self._subtrees(min(having, key=len))
         all_stems = frozenset().union(*words) | implied
         # Which words each candidate term carries, as bits in the order of `words`.
-        carries: dict[int, int] = {}
-        for bit, found in enumerate(having):
-            for term in found:
-                carries[term] = carries.get(term, 0) | 1 << bit
+        if len(having) == 1:
+            carries = dict.fromkeys(having[0], 1)
+            candidates = list(carries)
+        else:
+            carries = {}
+            for bit, found in enumerate(having):
+                for term in found:
+                    carries[term] = carries.get(term, 0) | 1 << bit
+            # Those at or below a term with the rarest word (disjoint ranges); with one word,
+            # that is every term carrying it. The others still count for the terms below them.
+            starts, ends = self._subtrees(min(having, key=len))
+            candidates = [
+                term
+                for term in carries
+                if (at := bisect.bisect_right(starts, term) - 1) >= 0 and term <= ends[at]
+            ]
         every_word = (1 << len(having)) - 1
         # What a path has and leaves unsaid, worked out once per term: the terms above the
         # candidates are shared by many ("Fracture" by thousands), so each term adds its own
@@ -99,27 +110,25 @@ class PartTerms:
         paths: dict[int, tuple[int, float]] = {0: (0, 0.0)}  # term -> (words had, extra)
         # Terms share their forms ("with", "acute"), and so what the forms leave unsaid.
         unsaid: dict[int, float] = {}  # id of a (shared) forms object -> its words unsaid
+        parent, forms_of, level, carried = self.parent, self.forms, self.level, carries.get
         ranked = []
-        for candidate in carries:
-            # At or below a term with the rarest word: the subtrees are disjoint ranges.
-            at = bisect.bisect_right(starts, candidate) - 1
-            if at < 0 or candidate > ends[at]:
-                continue
+        for candidate in candidates:
             above = []
             term = candidate
             while term not in paths:
                 above.append(term)
-                term = self.parent[term]
+                term = parent[term]
             had, extra = paths[term]
             for term in reversed(above):
-                had |= carries.get(term, 0)
-                forms = self.forms[term]
-                if id(forms) not in unsaid:
-                    unsaid[id(forms)] = self._extra(term, all_stems)
-                extra += unsaid[id(forms)]
+                had |= carried(term, 0)
+                shared = id(forms_of[term])
+                left = unsaid.get(shared)
+                if left is None:
+                    left = unsaid[shared] = self._extra(term, all_stems)
+                extra += left
                 paths[term] = (had, extra)
             if had == every_word:
-                ranked.append((extra, self.level[candidate], candidate))
+                ranked.append((extra, level[candidate], candidate))
         ranked.sort()
         hits = []
         for extra, level, term in ranked:

@@ -26,7 +26,6 @@ the query says so; then tabular order. Each code keeps the reason it was found.
 
 import bisect
 import functools
-import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -653,15 +652,9 @@ def _from_titles(
     match = titles.match(query)
     said = frozenset().union(*(_stems(w) for w in words))
 
-    def tiers():  # each worked out only while places are left (a common word fills the first)
-        yield match.typed_in_title
-        yield match.stems_in_title - match.typed_in_title
-        yield match.anywhere - match.stems_in_title
-
-    left = TITLE_MATCHES  # for all tiers together: the first ones are the shortest titles
-    for tier, positions in enumerate(tiers()):
-        # The first positions only: thousands of titles may have a common word.
-        chosen, left = heapq.nsmallest(left, positions), max(0, left - len(positions))
+    # The first positions only (the shortest titles), for all tiers together: thousands of
+    # titles may have a common word.
+    for tier, chosen in enumerate(match.first(TITLE_MATCHES)):
         where = "title" if tier < 2 else "inclusion term"
         reason = f"{where} words: {', '.join(words)}"
         if reading.reason:
@@ -677,8 +670,6 @@ def _from_titles(
                 ranking.add(code, cost, reason)
             else:
                 _add_code(ranking, code, cost, reason)
-        if not left:
-            break  # before the next tier is worked out
 
 
 def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:

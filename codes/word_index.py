@@ -19,11 +19,13 @@ their subdivisions, shorter titles, tabular order), so ordering a match is sorti
 import bisect
 import difflib
 import functools
+import heapq
 import re
 import sys
 import threading
 import unicodedata
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import snowballstemmer
@@ -89,14 +91,56 @@ class Word:
 
 class Match:
     """A search's codes as positions in the index, by tier: each set holds the one before.
-    Each tier is worked out when first asked for: a common word fills the first, and the
-    others are never read (codes.ranked_search takes the first 150 positions)."""
+    codes.ranked_search reads the first 150 positions (first()): a common word fills the first
+    tier, and the others are never worked out."""
 
     def __init__(self, index: "WordIndex", words: list[Word]) -> None:
         self._index = index
         # Per word: the words it may be as typed, and their stems.
         self._forms = [index._forms(word) for word in words]
         self._stems = [{stem(f) for f in forms} for forms in self._forms]
+
+    def first(self, count: int) -> Iterator[list[int]]:
+        """The first `count` positions of the match, tier by tier, each tier's ascending; a
+        tier is worked out only while places are left (a common word fills the first)."""
+        if len(self._forms) == 1:
+            yield from self._first_of_one_word(count)
+            return
+        for tier in (
+            lambda: self.typed_in_title,
+            lambda: self.stems_in_title - self.typed_in_title,
+            lambda: self.anywhere - self.stems_in_title,
+        ):
+            chosen = heapq.nsmallest(count, tier())
+            yield chosen
+            count -= len(chosen)
+            if not count:
+                return
+
+    def _first_of_one_word(self, count: int) -> Iterator[list[int]]:
+        """first() of one word, without the whole of any tier: the `count` smallest positions
+        of a union not holding those before (`before`) are among the first count +
+        len(before) of each of its postings. And when fewer than `count` are left, no
+        postings was cut short, so what was read is the whole tier (as `before` must be)."""
+        index, forms, stems = self._index, self._forms[0], self._stems[0]
+        before: set[int] = set()
+        for sources in (
+            [(index.title_words, forms)],
+            [(index.title_stems, stems)],
+            [(index.title_stems, stems), (index.term_stems, stems)],
+        ):
+            cut = count + len(before)
+            found: set[int] = set()
+            for postings, keys in sources:
+                for key in keys:
+                    found.update(postings.get(key, ())[:cut])
+            found -= before
+            chosen = heapq.nsmallest(count, found)
+            yield chosen
+            count -= len(chosen)
+            if not count:
+                return
+            before |= found
 
     @functools.cached_property
     def typed_in_title(self) -> set[int]:

@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import models
+from django.db.models import signals
 
 from codes.lookup import BECAME_HEADER, DELETED, code_detail, code_history, find_code
 from codes.models import Code, Release
@@ -82,9 +84,19 @@ def test_a_held_code_row_is_the_database_row():
             held = find_code(release, row.code)
             assert [getattr(held, f) for f in fields] == [getattr(row, f) for f in fields]
             assert held.pk == row.pk and held.release == release
+            # Loaded, from the same database, and saved as an update if ever saved.
+            assert (held._state.adding, held._state.db) == (False, row._state.db)
+            assert held.get_deferred_fields() == {"inclusion_terms"}
             assert (held.chapter, held.section) == (row.chapter, row.section)
             # The one field not held is read from the database when asked for.
             assert held.inclusion_terms == row.inclusion_terms
+
+
+def test_held_code_rows_may_skip_model_init():
+    # codes.release_data makes held rows without Model.__init__: nothing may rely on it.
+    assert Code.__init__ is models.Model.__init__
+    assert not signals.pre_init.has_listeners(Code)
+    assert not signals.post_init.has_listeners(Code)
 
 
 def test_history_tells_when_a_code_became_a_header_or_was_deleted():

@@ -321,3 +321,74 @@ def test_the_database_keeps_no_word_index_of_its_own():
     with connection.cursor() as cursor:
         indexes = connection.introspection.get_constraints(cursor, "codes_code")
     assert not {"code_words_idx", "code_title_trgm_idx"} & set(indexes)
+
+
+def test_every_header_default_worked_out_up_front_is_the_one_worked_out_when_asked(fy2026):
+    from codes.ranked_search import default_of, hold_defaults
+
+    codeset = codeset_for(fy2026)
+    headers = [code for code, entry in codeset.entries.items() if not entry.is_billable]
+    codeset.defaults.clear()
+    asked = {code: default_of(code, codeset) for code in headers[::7]}
+    codeset.defaults.clear()
+    hold_defaults(codeset)
+    assert set(codeset.defaults) == set(headers)
+    assert {code: codeset.defaults[code] for code in asked} == asked
+    assert codeset.defaults["S72001"] == "S72001A"
+
+
+def test_a_title_weight_less_the_words_said_is_what_a_split_of_the_title_gives(fy2026):
+    # The title matches' cost reads each title's weight and the postings of the words said,
+    # not the title: the same as splitting it, connectors ("type", a stem of "types") too.
+    from codes.word_index import CONNECTORS, stem, tokens, weight
+
+    titles = word_index_for(fy2026)
+    codeset = codeset_for(fy2026)
+    saids = [
+        frozenset({stem("fracture"), stem("femur")}),
+        frozenset({stem("types"), stem("diabetes")}),
+        frozenset({stem("site"), stem("congenital"), stem("pneumonia")}),
+        frozenset({stem("unspecified")}),
+    ]
+    checked = 0
+    for position in range(0, len(titles.codes), 37):
+        title = codeset.entries[titles.codes[position]].title
+        named = {stem(w) for w in tokens(title) if w not in CONNECTORS}
+        for said in saids:
+            assert titles.unsaid_weight(position, said) == weight(named - said), title
+            checked += 1
+    assert checked > 10_000
+    assert titles.named_connector_stems  # titles where another word has a connector's stem
+
+
+def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026):
+    # One word's first positions are read from the first positions of each postings: the
+    # same as taking them from the whole tiers (as a query of more words does).
+    import heapq
+
+    from codes.word_index import Word
+
+    titles = word_index_for(fy2026)
+    for text, prefix in [
+        ("fracture", False),
+        ("fra", True),
+        ("pneumonia", False),
+        ("typ", True),
+        ("meniere", False),
+        ("zygomycosis", False),
+        ("pa", True),
+    ]:
+        match = titles.match([Word(text, prefix)])
+        whole, left = [], 150
+        for tier in (
+            match.typed_in_title,
+            match.stems_in_title - match.typed_in_title,
+            match.anywhere - match.stems_in_title,
+        ):
+            chosen = heapq.nsmallest(left, tier)
+            whole.append(chosen)
+            left -= len(chosen)
+            if not left:
+                break
+        assert list(titles.match([Word(text, prefix)]).first(150)) == whole, text
+        assert sum(map(len, whole)) > 0

@@ -195,8 +195,8 @@ class WordIndex:
 
     def unsaid_weight(self, position: int, said: frozenset[str]) -> float:
         """The weight() of the stems of the position's title (connectors aside) that are not
-        among those said. Membership in the postings, not the title's
-        words: a title is not split again for every query that finds it."""
+        among those said, read from the postings of the stems said: a title is not split again
+        for every query that finds it."""
         left = self.title_weights[position]
         for key in said:
             if key in _CONNECTOR_STEMS:

@@ -8,14 +8,18 @@ For each database (a temporary PostgreSQL database, or a fresh SQLite file) it m
 every bundled release (make data) and starts gunicorn with the project's gunicorn.conf.py
 (DEBUG off, a SECRET_KEY, no TLS redirect on loopback, API rate limits off, worker recycling off
 so that the same workers are measured throughout). Load comes from wrk, a separate process, with
-bench/wrk_requests.lua picking a random request of each scenario's list for every request:
+bench/wrk_requests.lua picking a random request of each scenario's list for every request; a
+cold row (first visits) sends its list in order instead, each line once, the lines being real
+codes, words and typed starts that no other list has (requests past the end of the list, if it
+runs out, are repeats, counted in the table):
 
   bare          GET /health/                        a fixed string through the same stack: the
                                                     ceiling every other figure is a share of
   code page     GET /codes/<code>/                  random real codes of the latest release
   search page   GET /search/?q=<words>              one or two words of random real titles
   api detail    GET /api/v1/codes/<code>/?fy=2026   random real codes
-  autocomplete  GET /api/v1/autocomplete/?q=<text>  starts of real codes and of title words
+  autocomplete  GET /api/v1/autocomplete/?q=<text>  starts of real codes (1-5 characters), and
+                                                    title words as typed: the last unfinished
   index page    GET /index/diseases/<L>/<term>/     random main terms of FY2017's Index (with
                 ?release=FY2017                     everything below them), and FY2017's code
                 /codes/<code>/?release=FY2017       pages (with their Index entries), half each
@@ -66,7 +70,9 @@ POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.
 CACHED = ["code page", "search page", "api detail", "autocomplete", "index page"]
 SCENARIOS = ["bare", *CACHED, "validate 10k"]  # warmed up before measuring
 WARM_CODES = 1_000  # codes whose answers are cached before measuring
-COLD_CODES = 4_000  # fresh codes for each number of connections
+# FY2017 Index pages and code pages for each number of connections (the other cold lists share
+# out the whole release); requests past the end of a cold list are counted as repeats.
+INDEX_COLD_LINES = 5_000
 # Mixed traffic: how many lines of each scenario go into the mix (validate 10k is one claim
 # batch in a thousand requests; each is worth 10,000 lookups).
 MIX = {
@@ -157,28 +163,35 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
     """Files of requests, made of the latest release's real codes and titles.
 
     "warm" lists are requested once before measuring, so that their answers are in the shared
-    cache (a page seen before, as most are on a busy site); "cold" lists are fresh codes for
-    each number of connections, so that most requests are a first visit: the page is built.
+    cache (a page seen before, as most are on a busy site). "cold" lists share out the rest of
+    the release's codes (and the words and starts of their titles) between the numbers of
+    connections, each line in one list only: wrk sends a cold list in order, so every request
+    is a first visit, and the page is built, until the list runs out.
     """
     url = f"http://127.0.0.1:{port}/api/v1/releases/FY2026/download.csv"
     with urllib.request.urlopen(url, timeout=120) as response:
         rows = list(csv.DictReader(io.StringIO(response.read().decode())))
     rng = random.Random(seed)
-    sampled = rng.sample(rows, WARM_CODES + COLD_CODES * len(levels))
+    shuffled = rng.sample(rows, len(rows))
     batch = validate_batch(rows, rng, size=10_000)
     body = folder / "validate.json"
     body.write_text(json.dumps({"codes": batch, "fy": "2026"}))
 
     lines = {"bare": ["GET /health/"], "validate 10k": [f"POST /api/v1/validate/ {body}"]}
-    index_pages = index_lines(port, rng)
-    lines.update(scenario_lines(sampled[:WARM_CODES], rng))
+    index_pages = index_lines(port, rng, WARM_CODES // 2 + INDEX_COLD_LINES * len(levels))
+    lines.update(scenario_lines(shuffled[:WARM_CODES], rng))
     lines["index page"] = index_pages[: WARM_CODES // 2]
+    # A cold line is one no other list has (titles share words, codes share their starts).
+    sent = {line for content in lines.values() for line in content}
+    for name, content in scenario_lines(shuffled[WARM_CODES:], rng).items():
+        fresh = [line for line in dict.fromkeys(content) if line not in sent]
+        rng.shuffle(fresh)
+        share = len(fresh) // len(levels)
+        for number, connections in enumerate(levels):
+            lines[f"{name} cold@{connections}"] = fresh[number * share : (number + 1) * share]
     for number, connections in enumerate(levels):
-        start = WARM_CODES + number * COLD_CODES
-        for name, content in scenario_lines(sampled[start : start + COLD_CODES], rng).items():
-            lines[f"{name} cold@{connections}"] = content
-        first = WARM_CODES // 2 + number * (COLD_CODES // 2)
-        lines[f"index page cold@{connections}"] = index_pages[first : first + COLD_CODES // 2]
+        first = WARM_CODES // 2 + number * INDEX_COLD_LINES
+        lines[f"index page cold@{connections}"] = index_pages[first : first + INDEX_COLD_LINES]
     lines["mixed"] = mixed_lines(lines, MIX, rng)
     files = {}
     for name, content in lines.items():
@@ -187,9 +200,10 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
     return {"files": files, "warm": {name: lines[name] for name in CACHED}}
 
 
-def index_lines(port: int, rng: random.Random) -> list[str]:
-    """FY2017's main-term pages and code pages, shuffled, half each (the site's Index pages and
-    the code pages that list Index entries)."""
+def index_lines(port: int, rng: random.Random, wanted: int) -> list[str]:
+    """`wanted` of FY2017's main-term pages and code pages, shuffled, half each (the site's Index
+    pages and the code pages that list Index entries; fewer term pages if the Index has fewer
+    main terms)."""
     terms = []
     for page in range(1, 80):
         url = (
@@ -204,9 +218,10 @@ def index_lines(port: int, rng: random.Random) -> list[str]:
     url = f"http://127.0.0.1:{port}/api/v1/releases/FY2017/download.csv"
     with urllib.request.urlopen(url, timeout=120) as response:
         codes = [row["dotted"] for row in csv.DictReader(io.StringIO(response.read().decode()))]
-    wanted = (WARM_CODES + COLD_CODES * 3) // 2
-    pages = [f"GET {path}?release=FY2017" for path in rng.sample(terms, min(wanted, len(terms)))]
-    pages += [f"GET /codes/{code}/?release=FY2017" for code in rng.sample(codes, wanted)]
+    terms = rng.sample(terms, min(wanted // 2, len(terms)))
+    pages = [f"GET {path}?release=FY2017" for path in terms]
+    codes = rng.sample(codes, wanted - len(terms))
+    pages += [f"GET /codes/{code}/?release=FY2017" for code in codes]
     rng.shuffle(pages)
     return pages
 
@@ -236,18 +251,20 @@ def scenario_lines(rows: list[dict], rng: random.Random) -> dict[str, list[str]]
         if title:
             start = rng.randrange(len(title))
             words.append(" ".join(title[start : start + rng.choice((1, 2))]))
-    typed = [code[: rng.randint(1, 5)] for code in codes[: len(codes) // 2]] + [
-        word.split()[0][: rng.randint(3, len(word.split()[0]))] for word in words[: len(codes) // 2]
-    ]
+    typed = [code[: rng.randint(1, 5)] for code in codes[: len(codes) // 2]]
+    for phrase in words[: len(codes) // 2]:
+        # What a type-ahead has been sent: the words typed so far, the last one unfinished.
+        *done, last = phrase.split()
+        typed.append(" ".join([*done, last[: rng.randint(3, len(last))]]))
 
     def quoted(text: str) -> str:
         return urllib.parse.quote(text, safe="")
 
     return {
         "code page": [f"GET /codes/{code}/" for code in codes],
-        "search page": [f"GET /search/?q={quoted(w)}" for w in words[: len(codes) // 2]],
+        "search page": [f"GET /search/?q={quoted(w)}" for w in words],
         "api detail": [f"GET /api/v1/codes/{code}/?fy=2026" for code in codes],
-        "autocomplete": [f"GET /api/v1/autocomplete/?q={quoted(t)}" for t in set(typed)],
+        "autocomplete": [f"GET /api/v1/autocomplete/?q={quoted(t)}" for t in dict.fromkeys(typed)],
     }
 
 
@@ -263,17 +280,21 @@ def prime(port: int, warm: dict[str, list[str]]) -> None:
         list(pool.map(get, paths))
 
 
-def wrk(port: int, requests: Path, *, connections: int, seconds: float) -> dict:
-    command = wrk_command(port, requests, connections=connections, seconds=seconds)
+def wrk(port: int, requests: Path, *, connections: int, seconds: float, walk: bool = False) -> dict:
+    command = wrk_command(port, requests, connections=connections, seconds=seconds, walk=walk)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     drained(port)
     return wrk_result(output, connections)
 
 
-def wrk_command(port: int, requests: Path, *, connections: int, seconds: float) -> list[str]:
+def wrk_command(
+    port: int, requests: Path, *, connections: int, seconds: float, walk: bool = False
+) -> list[str]:
+    """wrk sending the lines of `requests`: random lines, or (walk) each line once, in order."""
+    threads = min(2, connections)
     return [
         "wrk",
-        f"--threads={min(2, connections)}",
+        f"--threads={threads}",
         f"--connections={connections}",
         f"--duration={seconds:g}s",
         "--timeout=30s",
@@ -281,6 +302,7 @@ def wrk_command(port: int, requests: Path, *, connections: int, seconds: float) 
         f"http://127.0.0.1:{port}",
         "--",
         str(requests),
+        *(["walk", str(threads)] if walk else []),
     ]
 
 
@@ -299,6 +321,7 @@ def wrk_result(output: str, connections: int) -> dict:
         "errors": errors,
         "error_detail": {k: raw[k] for k in raw if k.endswith("_errors") or k == "timeouts"},
         "kb_per_response": raw["bytes"] / max(raw["requests"], 1) / 1024,
+        "repeated": raw["repeated"],
     }
 
 
@@ -418,9 +441,9 @@ def measure_level(
     row; each row but the bare ones carries its bare reference (`bare_rps`)."""
     runs = []
 
-    def row(label: str, requests: str, duration: float) -> dict:
+    def row(label: str, requests: str, duration: float, walk: bool = False) -> dict:
         print(f"{name}: {label} at {connections}...", file=sys.stderr)
-        run = wrk(port, files[requests], connections=connections, seconds=duration)
+        run = wrk(port, files[requests], connections=connections, seconds=duration, walk=walk)
         runs.append({"scenario": label, **run})
         return runs[-1]
 
@@ -430,7 +453,7 @@ def measure_level(
         readings.append(row("bare", "bare", bare_seconds(seconds))["rps"])
         warm["bare_rps"] = statistics.mean(readings[-2:])
     for scenario in CACHED:
-        cold = row(f"{scenario} cold", f"{scenario} cold@{connections}", seconds)
+        cold = row(f"{scenario} cold", f"{scenario} cold@{connections}", seconds, walk=True)
         cold["bare_rps"] = statistics.mean(readings)
     row("validate 10k", "validate 10k", seconds)  # one big request: no share of the bare view
     return runs
@@ -454,9 +477,10 @@ def report(result: dict, options: argparse.Namespace) -> list[str]:
         f"{options.seconds:g} s per row ({bare_seconds(options.seconds)} s per bare reading); "
         "% bare is "
         "req/s over the bare reference: the mean of the bare readings around a warm row, of all "
-        "at that number of connections for the others",
+        "at that number of connections for the others; repeats: requests of a cold row past the "
+        "end of its list (answered from the cache)",
         f"{'scenario':17} {'conns':>5} {'req/s':>8} {'bare ref':>8} {'% bare':>7} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'KB/resp':>8}",
+        f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'KB/resp':>8} {'repeats':>7}",
     ]
     for run in [*result["runs"], result["mixed"]]:
         if "bare_rps" in run:
@@ -467,6 +491,7 @@ def report(result: dict, options: argparse.Namespace) -> list[str]:
             f"{run['scenario']:17} {run['connections']:5} {run['rps']:8.1f} {reference} "
             f"{run['p50_ms']:8.1f} {run['p95_ms']:8.1f} {run['p99_ms']:8.1f} "
             f"{run['errors']:6} {run['kb_per_response']:8.1f}"
+            + (f" {run['repeated']:7}" if run["scenario"].endswith(" cold") else "")
         )
     contention = result["beside_validation"]
     alone, beside = contention["alone"], contention["beside"]
@@ -522,6 +547,8 @@ def targets(result: dict) -> list[str]:
                 continue
             share = run["rps"] / run["bare_rps"]
             verdict = "met" if share >= target else "missed"
+            if run["repeated"]:
+                verdict += f" ({run['repeated']:,} of {run['requests']:,} requests were repeats)"
             lines.append(
                 f"  {scenario} cold at {connections}: {share:.0%} of bare (target {target:.0%}): "
                 f"{verdict}"

@@ -15,7 +15,7 @@ from codes.search import (
     looks_like_code,
     search_codes,
 )
-from codes.word_index import word_index_for
+from codes.word_index import stem, word_index_for
 
 pytestmark = pytest.mark.django_db
 
@@ -392,3 +392,37 @@ def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026
                 break
         assert list(titles.match([Word(text, prefix)]).first(150)) == whole, text
         assert sum(map(len, whole)) > 0
+
+
+def test_a_release_with_the_same_titles_and_terms_shares_its_word_index_until_one_changes(fy2026):
+    from codes.importer.run import import_release
+    from tests.conftest import APRIL_2025_ZIP, as_upload
+
+    fy2025 = Release.objects.get(label="FY2025")
+    april = import_release(as_upload(APRIL_2025_ZIP))  # FY2025's codes and titles
+    # Imported without its tabular XML, it has no inclusion terms: an index of its own.
+    assert word_index_for(april) is not word_index_for(fy2025)
+    assert stem("sabre") not in word_index_for(april).term_stems
+    assert stem("sabre") in word_index_for(fy2025).term_stems  # L94.1: En coup de sabre lesion
+
+    def reimported(release: Release) -> None:
+        release.imported_at += datetime.timedelta(seconds=1)
+        release.save(update_fields=["imported_at"])
+
+    terms = dict(Code.objects.filter(release=fy2025).values_list("code", "inclusion_terms"))
+    rows = list(Code.objects.filter(release=april))
+    for row in rows:
+        row.inclusion_terms = terms[row.code]
+    Code.objects.bulk_update(rows, ["inclusion_terms"], batch_size=5_000)
+    reimported(april)
+    assert word_index_for(april) is word_index_for(fy2025)
+    assert word_index_for(fy2026) is not word_index_for(fy2025)
+
+    code = Code.objects.get(release=april, code="Z5301")
+    code.long_title = "Zzyzxword disease"
+    code.save(update_fields=["long_title"])
+    reimported(april)
+    changed = word_index_for(april)
+    assert changed is not word_index_for(fy2025)
+    assert [changed.codes[p] for p in changed.title_words["zzyzxword"]] == ["Z5301"]
+    assert "zzyzxword" not in word_index_for(fy2025).title_words

@@ -145,33 +145,33 @@ class Match:
 
     @functools.cached_property
     def typed_in_title(self) -> set[int]:
-        return self._every(self._index.title_words, self._forms)
+        return self._every((self._index.title_words,), self._forms)
 
     @functools.cached_property
     def stems_in_title(self) -> set[int]:
         # A title with a word as typed has its stem too: this holds typed_in_title.
-        return self._every(self._index.title_stems, self._stems)
+        return self._every((self._index.title_stems,), self._stems)
 
     @functools.cached_property
     def anywhere(self) -> set[int]:
-        found: set[int] = set()
-        for number, keys in enumerate(self._stems):
-            union = self._index._union(self._index.title_stems, keys)
-            union |= self._index._union(self._index.term_stems, keys)
-            found = union if number == 0 else found & union
-            if not found:
-                break
-        return found
+        return self._every((self._index.title_stems, self._index.term_stems), self._stems)
 
     @staticmethod
-    def _every(postings: dict[str, array], keys_per_word: list[set[str]]) -> set[int]:
-        """Positions with each word (any of its keys)."""
+    def _every(sources: tuple[dict[str, array], ...], keys_per_word: list[set[str]]) -> set[int]:
+        """Positions with each word (any of its keys, in any of the sources). The positions of
+        the word with the fewest are gathered; each other word keeps those it has too: looking
+        up a common word's thousands of positions costs less than gathering them into a set."""
+        per_word = [
+            [source.get(key, ()) for source in sources for key in keys] for keys in keys_per_word
+        ]
+        per_word.sort(key=lambda postings: sum(map(len, postings)))
         found: set[int] = set()
-        for number, keys in enumerate(keys_per_word):
-            union = WordIndex._union(postings, keys)
-            found = union if number == 0 else found & union
+        for positions in per_word[0]:
+            found.update(positions)
+        for postings in per_word[1:]:
             if not found:
                 break
+            found = set().union(*(found.intersection(positions) for positions in postings))
         return found
 
 
@@ -242,13 +242,6 @@ class WordIndex:
         # Words are [a-z0-9]: "\x7f" sorts after every word that starts with the prefix.
         end = bisect.bisect_left(self.vocabulary, word.text + "\x7f", start)
         return {word.text, *self.vocabulary[start:end]}
-
-    @staticmethod
-    def _union(postings: dict[str, array], keys: set[str]) -> set[int]:
-        found: set[int] = set()
-        for key in keys:
-            found.update(postings.get(key, ()))
-        return found
 
 
 def _build(release: Release) -> WordIndex:

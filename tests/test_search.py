@@ -394,6 +394,39 @@ def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026
         assert sum(map(len, whole)) > 0
 
 
+def test_a_match_of_more_words_has_the_positions_every_word_has(fy2026):
+    # Match keeps the rarest word's positions that every other word has too: the same as
+    # gathering each word's positions and intersecting them.
+    from codes.word_index import Word
+
+    titles = word_index_for(fy2026)
+
+    def positions(sources, keys):
+        return {p for source in sources for key in keys for p in source.get(key, ())}
+
+    for query in [
+        [Word("fracture", False), Word("femur", False)],
+        [Word("left", False), Word("fracture", False), Word("shaft", False)],
+        [Word("diabetes", False), Word("kid", True)],
+        [Word("smok", True), Word("tobacco", False)],
+        [Word("acute", False), Word("pyelonephritis", False)],
+        [Word("fracture", False), Word("zzyzx", False)],
+    ]:
+        match = titles.match(query)
+        forms = [titles._forms(word) for word in query]
+        stems = [{stem(form) for form in word_forms} for word_forms in forms]
+        typed = set.intersection(*(positions([titles.title_words], f) for f in forms))
+        stemmed = set.intersection(*(positions([titles.title_stems], s) for s in stems))
+        anywhere = set.intersection(
+            *(positions([titles.title_stems, titles.term_stems], s) for s in stems)
+        )
+        assert match.typed_in_title == typed, query
+        assert match.stems_in_title == stemmed, query
+        assert match.anywhere == anywhere, query
+        assert typed <= stemmed <= anywhere
+    assert titles.match(query[:1]).anywhere and not anywhere  # no title has "zzyzx"
+
+
 def test_a_release_with_the_same_titles_and_terms_shares_its_word_index_until_one_changes(fy2026):
     from codes.importer.run import import_release
     from tests.conftest import APRIL_2025_ZIP, as_upload

@@ -4,6 +4,7 @@ answered from the cache in one query, and a change of the published releases is 
 import os
 import time
 
+import lz4.frame
 import pytest
 
 from codes import response_cache
@@ -112,6 +113,7 @@ def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
     caches = redis_in_front_of_local_memory(settings)
     settings.RESPONSE_CACHE_WRITE_BATCH = 1
     first = client.get("/codes/Z53.01/")
+    heard_of_all(caches)
     caches["local"].clear()  # as if another worker: only Redis has it
     with django_assert_num_queries(1):
         assert client.get("/codes/Z53.01/").content == first.content
@@ -124,7 +126,6 @@ def test_with_redis_a_page_is_shared_by_every_worker_and_kept_in_each(
 
 def test_with_redis_answers_are_shared_a_batch_at_a_time(client, settings, monkeypatch):
     caches = redis_in_front_of_local_memory(settings)
-    monkeypatch.setattr(response_cache, "_shared_writes", response_cache.SharedWrites())
     settings.RESPONSE_CACHE_WRITE_BATCH = 3
     redis = caches["default"]._cache.get_client()
     pages = [client.get(f"/codes/{code}/") for code in ("Z53.01", "Z53.09")]
@@ -142,6 +143,92 @@ def test_with_redis_answers_are_shared_a_batch_at_a_time(client, settings, monke
     time.sleep(response_cache.MAX_WRITE_DELAY)
     assert client.get("/codes/Z53.09/").content == pages[1].content
     assert redis.dbsize() == 4
+
+
+def test_with_redis_a_worker_asks_only_for_answers_it_has_heard_of(client, settings, monkeypatch):
+    """A first visit does not wait on Redis for an answer no worker announced; one announced is
+    read from Redis, not built again."""
+    caches = redis_in_front_of_local_memory(settings)
+    settings.RESPONSE_CACHE_WRITE_BATCH = 1
+    first = client.get("/codes/Z53.01/")
+    [key] = answer_keys(caches)
+    mark_in_redis(caches, key)
+    # A worker that started listening after the page was written builds it again...
+    monkeypatch.setattr(response_cache, "_shared_answers", response_cache.SharedAnswers())
+    caches["local"].clear()
+    assert client.get("/codes/Z53.01/").content == first.content
+    # ...and writes and announces it: now heard of, it is read from Redis.
+    heard_of_all(caches)
+    mark_in_redis(caches, key)
+    caches["local"].clear()
+    assert client.get("/codes/Z53.01/").content == b"from Redis"
+
+
+def test_with_redis_a_worker_disconnected_listens_again(client, settings, monkeypatch):
+    """Redis drops a listener that falls far behind (or restarts): the worker subscribes again
+    the next time it listens, and hears the answers announced after."""
+    caches = redis_in_front_of_local_memory(settings)
+    monkeypatch.setattr(response_cache, "LISTEN_EVERY", 0)  # listens at every first visit
+    settings.RESPONSE_CACHE_WRITE_BATCH = 1
+    client.get("/codes/Z53.01/")  # listening
+    redis = caches["default"]._cache.get_client()
+    assert redis.client_kill_filter(_type="pubsub") >= 1
+    # Announcements made before the worker notices (its socket closed) are lost; it notices
+    # the next time it listens, and hears the next announcement.
+    deadline = time.monotonic() + 5
+    while not response_cache._shared_answers.heard_of("probe"):
+        assert time.monotonic() < deadline, "the worker never listened again"
+        response_cache._shared_answers.announce(["probe"])
+        time.sleep(0.01)
+    caches["default"].clear()
+    client.get("/codes/Z53.09/")
+    heard_of_all(caches)
+    [key] = answer_keys(caches)
+    mark_in_redis(caches, key)
+    caches["local"].clear()
+    assert client.get("/codes/Z53.09/").content == b"from Redis"
+
+
+def test_what_a_worker_heard_is_forgotten_two_generations_later(settings, monkeypatch):
+    redis_in_front_of_local_memory(settings)
+    monkeypatch.setattr(response_cache, "REMEMBERED", 2)
+    answers = response_cache.SharedAnswers()
+    answers._remember([b"first", b"second"])
+    assert answers.heard_of("first") and answers.heard_of("second")
+    assert not answers.heard_of("third")
+    answers._remember([b"third"])
+    answers._remember([b"fourth"])  # the newer generation full: the first two are older now
+    assert answers.heard_of("first") and answers.heard_of("fourth")
+    answers._remember([b"fifth", b"sixth"])
+    assert not answers.heard_of("first") and not answers.heard_of("second")
+    assert all(answers.heard_of(key) for key in ("third", "fourth", "fifth", "sixth"))
+
+
+def answer_keys(caches) -> list[str]:
+    redis = caches["default"]._cache.get_client()
+    return [key.decode().split(":", 2)[2] for key in redis.scan_iter()]  # ":<version>:<key>"
+
+
+def heard_of_all(caches) -> None:
+    """Wait until this worker has heard of every answer in Redis (an announcement arrives a
+    moment after the answers are written)."""
+    deadline = time.monotonic() + 5
+    while not all(response_cache._shared_answers.heard_of(key) for key in answer_keys(caches)):
+        assert time.monotonic() < deadline, "an announcement never arrived"
+        time.sleep(0.01)
+
+
+def mark_in_redis(caches, key: str) -> None:
+    """Make Redis's copy of an answer tell itself apart from the answer built again."""
+    headers, _ = caches["default"].get(key)
+    caches["default"].set(key, (headers, lz4.frame.compress(b"from Redis")))
+
+
+@pytest.fixture(autouse=True)
+def new_worker(monkeypatch):
+    """Each test a worker of its own: nothing waiting to be written, nothing heard of."""
+    monkeypatch.setattr(response_cache, "_shared_writes", response_cache.SharedWrites())
+    monkeypatch.setattr(response_cache, "_shared_answers", response_cache.SharedAnswers())
 
 
 def redis_in_front_of_local_memory(settings):

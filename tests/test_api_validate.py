@@ -78,6 +78,17 @@ def test_the_release_may_also_be_chosen_in_the_query_string(api):
     assert body_wins.json()["results"][0]["reason"] == "header_not_billable"
 
 
+@pytest.mark.parametrize("query", ["fy=20x5", "date=2025-13-01", "date=2025-10-01&date=soon"])
+def test_a_malformed_release_in_the_query_string_is_refused_even_when_the_body_names_one(
+    api, query
+):
+    response = api.post(
+        f"/api/v1/validate/?{query}", {"codes": ["G35"], "fy": "2026", "date": " "}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] in ("fy", "date")
+
+
 def test_w19a_is_missing_its_placeholder(api):
     verdict = one(api, "W19A")
     assert verdict["reason"] == "missing_placeholder_x"

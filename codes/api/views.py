@@ -571,7 +571,10 @@ class ValidateView(ApiView):
                 "the body must be a JSON object with `codes` or `items`", code=INVALID_PARAMETER
             )
         items = _items(body)
-        # The release for items without a date: from the body, else from the query string.
+        # The release for items without a date: from the body, else from the query string. A
+        # malformed query parameter is an error even when the body names the release, as the
+        # schema says (and as on every GET).
+        reject_malformed_selection(request.query_params)
         selection = {n: request.query_params[n] for n in PARAMETERS if n in request.query_params}
         selection.update({name: _text(body, name) for name in PARAMETERS if name in body})
         reject_malformed_selection(selection)

@@ -197,8 +197,8 @@ def test_what_a_worker_heard_is_forgotten_two_generations_later(settings, monkey
     answers._remember([b"first", b"second"])
     assert answers.heard_of("first") and answers.heard_of("second")
     assert not answers.heard_of("third")
-    answers._remember([b"third"])
-    answers._remember([b"fourth"])  # the newer generation full: the first two are older now
+    answers._remember([b"third"])  # the newer generation was full: the first two are older now
+    answers._remember([b"fourth"])
     assert answers.heard_of("first") and answers.heard_of("fourth")
     answers._remember([b"fifth", b"sixth"])
     assert not answers.heard_of("first") and not answers.heard_of("second")

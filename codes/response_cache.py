@@ -136,8 +136,7 @@ class SharedAnswers:
     def heard_of(self, key: str) -> bool:
         if time.monotonic() >= self._next_listen:
             self._listen()
-        bit = hash(key.encode()) % self.BITS
-        byte, mask = bit >> 3, 1 << (bit & 7)
+        byte, mask = self._place(key.encode())
         return bool((self._newer[byte] | self._older[byte]) & mask)
 
     def announce(self, keys) -> None:
@@ -171,8 +170,13 @@ class SharedAnswers:
             self._count = 0
         self._count += len(keys)
         for key in keys:
-            bit = hash(key) % self.BITS
-            self._newer[bit >> 3] |= 1 << (bit & 7)
+            byte, mask = self._place(key)
+            self._newer[byte] |= mask
+
+    def _place(self, key: bytes) -> tuple[int, int]:
+        """The byte and bit that stand for a key."""
+        bit = hash(key) % self.BITS
+        return bit >> 3, 1 << (bit & 7)
 
 
 def _redis() -> redis.Redis:

@@ -9,6 +9,7 @@ from django.template.defaultfilters import pluralize
 from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.template.defaulttags import querystring as django_querystring
 from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
 from codes.templatetags import codes_site
 
@@ -26,8 +27,36 @@ def truncatechars(text: str, length: int) -> str:
     return django_truncatechars(text, length)
 
 
+# How pass_context marks a function (jinja2 keeps the marker's type private).
+_PASSES_CONTEXT = pass_context(lambda context: None).jinja_pass_arg
+
+
+class PageContext(Context):
+    """Jinja's context, calling a helper that takes it without asking twice.
+
+    Every call in a template goes through Context.call, which looks up whether the callable
+    takes the context (twice: for the callable and for its __call__) before calling it: a code
+    page makes fifty calls (its links, its notes), a search page a hundred, and each cost 2 us
+    more than the helper itself (0.4 us here, timed on code_url). A helper that takes the
+    context is called with it at once, unless the loop or block it is called from has set
+    variables of its own ({% set %}), which Jinja's call puts in a derived context first.
+    """
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        if (
+            getattr(__obj, "jinja_pass_arg", None) is _PASSES_CONTEXT
+            and not kwargs.get("_loop_vars")
+            and not kwargs.get("_block_vars")
+        ):
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj(__self, *args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
 def environment(**options) -> Environment:
     env = Environment(**options)
+    env.context_class = PageContext
     env.globals.update(
         url=codes_site.url,
         static=codes_site.static,

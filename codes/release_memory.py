@@ -6,6 +6,7 @@ and sections from (codes.importer.borrowed_structure replaces them when that cha
 re-imported or re-placed release is built anew, and its old build is dropped with the oldest.
 """
 
+import datetime
 import gc
 import threading
 from collections.abc import Callable
@@ -29,13 +30,14 @@ class ReleaseMemory(Generic[Built]):
     def __init__(self, build: Callable[[Release], Built], *, size: int = HELD_RELEASES) -> None:
         self.build = build
         self.size = size
-        self._built: dict[tuple[int, str, int | None], Built] = {}
+        self._built: dict[tuple[int, datetime.datetime, int | None], Built] = {}
         self._lock = threading.Lock()
 
     def __call__(self, release: Release) -> Built:
-        # An Index (ReleaseIndex) is kept the same way; it borrows nothing.
+        # An Index (ReleaseIndex) is kept the same way; it borrows nothing. The import time as
+        # it is (a datetime keeps its hash): a code page asks sixteen times.
         borrowed_from = getattr(release, "structure_from_id", None)
-        key = (release.pk, release.imported_at.isoformat(), borrowed_from)
+        key = (release.pk, release.imported_at, borrowed_from)
         built = self._built.get(key)
         if built is None:
             with self._lock:

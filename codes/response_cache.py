@@ -70,10 +70,10 @@ class SharedWrites:
 
     A first visit already waits on the shared cache once (the miss); writing its answer there
     was a second round trip, as much work as a tenth of a code page's build. So answers are
-    written together, in one pipelined call (set_many), once RESPONSE_CACHE_WRITE_BATCH of
-    them wait or, at the next request, once the oldest has waited a second. Meanwhile this
-    worker answers them from its own memory; another worker may build one again, which costs
-    no more than before the cache.
+    written together, in one pipelined call (set_many, which announces them in the same round
+    trip: SharedAnswers), once RESPONSE_CACHE_WRITE_BATCH of them wait or, at the next
+    request, once the oldest has waited a second. Meanwhile this worker answers them from its
+    own memory; another worker may build one again, which costs no more than before the cache.
     """
 
     def __init__(self) -> None:
@@ -101,8 +101,9 @@ class SharedWrites:
             if not due or not self._waiting:
                 return
             waiting, self._waiting = self._waiting, {}
-        caches["default"].set_many(waiting, settings.RESPONSE_CACHE_SECONDS)
-        _shared_answers.announce(waiting)
+        caches["default"].set_many(
+            waiting, settings.RESPONSE_CACHE_SECONDS, then_publish=_shared_answers.news(waiting)
+        )
 
 
 class SharedAnswers:
@@ -139,8 +140,9 @@ class SharedAnswers:
         byte, mask = self._place(key.encode())
         return bool((self._newer[byte] | self._older[byte]) & mask)
 
-    def announce(self, keys) -> None:
-        _redis().publish(_channel(), "\n".join(keys))
+    def news(self, keys) -> tuple[str, str]:
+        """The announcement of answers written: (channel, message), for Redis to publish."""
+        return _channel(), "\n".join(keys)
 
     def _listen(self) -> None:
         """Take in what was announced since the last call, without waiting: at most every

@@ -4,6 +4,9 @@ Django's RedisCacheClient builds a new redis.Redis object for every cache call, 
 sets up ~170 response callbacks: 0.4 ms, more than the GET it makes. A redis.Redis is
 thread-safe and keeps no state beyond its pool, so one per pool serves every call.
 
+Its set_many writes each key with its expiry in one plain pipeline, and can publish a message
+after them in the same round trip (codes.response_cache announces the answers it writes).
+
 Both backends also skip Django's key check, which looks at every character of every key on every
 call for what memcached would refuse (over 250 characters, spaces, control characters): about
 2 us of each cached answer's hit, for limits that neither Redis nor local memory has (Django's
@@ -12,6 +15,7 @@ documentation: subclass the backend and override validate_key).
 
 from django.core.cache.backends import locmem
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 
 class AnyKey:
@@ -31,11 +35,31 @@ class RedisCacheClient(django_redis.RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
+    def set_many(self, data, timeout, *, then_publish: tuple[str, str] | None = None) -> None:
+        """A SET with its expiry per key, in a pipeline without a transaction: Django's sends
+        MULTI, an MSET, an EXPIRE per key and EXEC, twice the commands for an atomicity no
+        caller needs (16 answers and their announcement: 0.39 ms instead of 0.52, one round
+        trip instead of two). `then_publish`: (channel, message) published after them."""
+        pipeline = self.get_client(None, write=True).pipeline(transaction=False)
+        for key, value in data.items():
+            if timeout == 0:  # as Django's set: expired at once
+                pipeline.delete(key)
+            else:
+                pipeline.set(key, self._serializer.dumps(value), ex=timeout)
+        if then_publish is not None:
+            pipeline.publish(*then_publish)
+        pipeline.execute()
+
 
 class RedisCache(AnyKey, django_redis.RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None, *, then_publish=None):
+        keyed = {self.make_and_validate_key(key, version=version): v for key, v in data.items()}
+        self._cache.set_many(keyed, self.get_backend_timeout(timeout), then_publish=then_publish)
+        return []
 
 
 class LocMemCache(AnyKey, locmem.LocMemCache):

@@ -179,7 +179,9 @@ def test_with_redis_a_worker_disconnected_listens_again(client, settings, monkey
     deadline = time.monotonic() + 5
     while not response_cache._shared_answers.heard_of("probe"):
         assert time.monotonic() < deadline, "the worker never listened again"
-        response_cache._shared_answers.announce(["probe"])
+        caches["default"]._cache.get_client().publish(
+            *response_cache._shared_answers.news(["probe"])
+        )
         time.sleep(0.01)
     caches["default"].clear()
     client.get("/codes/Z53.09/")
@@ -203,6 +205,28 @@ def test_what_a_worker_heard_is_forgotten_two_generations_later(settings, monkey
     answers._remember([b"fifth", b"sixth"])
     assert not answers.heard_of("first") and not answers.heard_of("second")
     assert all(answers.heard_of(key) for key in ("third", "fourth", "fifth", "sixth"))
+
+
+def test_redis_set_many_writes_each_key_with_its_expiry_then_publishes(settings):
+    caches = redis_in_front_of_local_memory(settings)
+    cache = caches["default"]
+    redis = cache._cache.get_client()
+    listener = redis.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe("news")
+    try:
+        cache.set_many({"a": ({"X": "1"}, b"one"), "b": 2}, 60, then_publish=("news", "a\nb"))
+        deadline = time.monotonic() + 5
+        while (message := listener.get_message(timeout=1)) is None:
+            assert time.monotonic() < deadline, "nothing was published"
+    finally:
+        listener.close()
+    assert message["data"] == b"a\nb"
+    assert cache.get_many(["a", "b"]) == {"a": ({"X": "1"}, b"one"), "b": 2}
+    assert 0 < redis.ttl(cache.make_key("a")) <= 60 and 0 < redis.ttl(cache.make_key("b")) <= 60
+    cache.set_many({"a": 1, "c": 3}, None)  # no expiry, as Django's
+    assert redis.ttl(cache.make_key("a")) == -1 and cache.get("c") == 3
+    cache.set_many({"a": 1}, 0)  # expired at once, as Django's
+    assert cache.get("a") is None and cache.get("c") == 3
 
 
 def answer_keys(caches) -> list[str]:

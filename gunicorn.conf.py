@@ -37,7 +37,6 @@ without it: the three workers 767 MB after 743,000 requests, one of them +8.7 MB
 """
 
 import ctypes
-import gc
 import multiprocessing
 import os
 import platform
@@ -88,14 +87,3 @@ def when_ready(server) -> None:
     warm_published_releases()
     if platform.libc_ver()[0] == "glibc":
         ctypes.CDLL(None).malloc_trim(0)
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-# The cyclic collector's thresholds, for every worker. A first visit makes thousands of objects
-# that reference counting frees (a page's render, a search's ranking); at Python's default (700)
-# they set off a young collection every few hundred, and a full one (of what the workers keep
-# beyond the frozen release indexes: their caches) every few thousand requests. Timed with
-# gc.callbacks over bench/serve.py's cold lists, in process: collections took 0.043 ms of a
-# 1.5 ms code page at 700, 0.019 at 5,000 (the page 1.45 -> 1.41 ms); search pages and type-
-# ahead unchanged. What waits for a collection is a few thousand objects more.
-GC_THRESHOLDS = (5_000, 10, 10)

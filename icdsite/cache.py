@@ -37,9 +37,9 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 
     def set_many(self, data, timeout, *, then_publish: tuple[str, str] | None = None) -> None:
         """A SET with its expiry per key, in a pipeline without a transaction: Django's sends
-        MULTI, an MSET, an EXPIRE per key and EXEC, twice the commands for an atomicity no
-        caller needs (16 answers and their announcement: 0.39 ms instead of 0.52, one round
-        trip instead of two). `then_publish`: (channel, message) published after them."""
+        MULTI, an MSET, an EXPIRE per key and EXEC, a transaction no caller needs. `then_publish`:
+        (channel, message) published after them, in the same round trip (16 answers and their
+        announcement: 0.39 ms, against 0.52 for Django's set_many and a PUBLISH)."""
         pipeline = self.get_client(None, write=True).pipeline(transaction=False)
         for key, value in data.items():
             if timeout == 0:  # as Django's set: expired at once
@@ -57,6 +57,8 @@ class RedisCache(AnyKey, django_redis.RedisCache):
         self._class = RedisCacheClient
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None, *, then_publish=None):
+        if not data:
+            return []
         keyed = {self.make_and_validate_key(key, version=version): v for key, v in data.items()}
         self._cache.set_many(keyed, self.get_backend_timeout(timeout), then_publish=then_publish)
         return []

@@ -50,7 +50,12 @@ class PageContext(Context):
         ):
             kwargs.pop("_loop_vars", None)
             kwargs.pop("_block_vars", None)
-            return __obj(__self, *args, **kwargs)
+            try:
+                return __obj(__self, *args, **kwargs)
+            except StopIteration:  # as Jinja's call: undefined, not the end of the render
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
         return super().call(__obj, *args, **kwargs)
 
 

@@ -4,6 +4,7 @@ Jinja's own context."""
 
 import pytest
 from django.template import engines
+from jinja2 import pass_context
 
 from icdsite.jinja2 import PageContext
 
@@ -44,6 +45,12 @@ def test_a_link_helper_sees_what_its_loop_has_set(source):
     # Jinja passes a loop's or block's own variables along with the call; the helper reads
     # them.
     assert render(source) == "/codes/A00/?release=FY2025"
+
+
+def test_a_helper_that_raises_stop_iteration_gives_undefined_as_with_jinjas_context():
+    env = engines["jinja2"].env
+    template = env.from_string("[{{ ended() }}]")
+    assert template.render({**PAGE, "ended": pass_context(lambda context: next(iter(())))}) == "[]"
 
 
 def test_other_callables_are_called_as_jinja_calls_them():

@@ -51,6 +51,7 @@ class PartTerms:
     level: bytes
     names: list[str]  # each term's essential name, for the reasons shown with results
     forms: list[tuple[tuple[str, ...], ...]]  # each term's title forms, as word stems
+    left_unsaid: array  # what each term leaves unsaid of a query that says none of its words
     nemod: list[frozenset[str]]  # non-essential words (stems)
     codes: list[str]  # printed code, "" for none
     cells: list[tuple[str, ...]]  # table columns 2.. as printed (tables only)
@@ -104,6 +105,10 @@ class PartTerms:
                 for term in carries
                 if (at := bisect.bisect_right(starts, term) - 1) >= 0 and term <= ends[at]
             ]
+        # A term having an implied word is worked out as one having a word (with no bit): the
+        # others have none of the words said, and leave unsaid what self.left_unsaid says.
+        for term in self._having(implied):
+            carries.setdefault(term, 0)
         every_word = (1 << len(having)) - 1
         # What a path has and leaves unsaid, worked out once per term: the terms above the
         # candidates are shared by many ("Fracture" by thousands), so each term adds its own
@@ -112,6 +117,7 @@ class PartTerms:
         # Terms share their forms ("with", "acute"), and so what the forms leave unsaid.
         unsaid: dict[int, float] = {}  # id of a (shared) forms object -> its words unsaid
         parent, forms_of, level, carried = self.parent, self.forms, self.level, carries.get
+        nothing_said = self.left_unsaid
         ranked = []
         for candidate in candidates:
             above = []
@@ -121,12 +127,16 @@ class PartTerms:
                 term = parent[term]
             had, extra = paths[term]
             for term in reversed(above):
-                had |= carried(term, 0)
-                shared = id(forms_of[term])
-                left = unsaid.get(shared)
-                if left is None:
-                    left = unsaid[shared] = self._extra(term, all_stems)
-                extra += left
+                bits = carried(term)
+                if bits is None:  # none of the words: worked out when the Index was read
+                    extra += nothing_said[term]
+                else:
+                    had |= bits
+                    shared = id(forms_of[term])
+                    left = unsaid.get(shared)
+                    if left is None:
+                        left = unsaid[shared] = _unsaid(forms_of[term], all_stems)
+                    extra += left
                 paths[term] = (had, extra)
             if had == every_word:
                 ranked.append((extra, level[candidate], candidate))
@@ -150,18 +160,6 @@ class PartTerms:
         for key in stems:
             found.update(self.postings.get(key, ()))
         return found
-
-    def _extra(self, term: int, said: frozenset[str]) -> float:
-        """Essential words of the term's best-matching form that the query did not say."""
-        best = None
-        for form in self.forms[term]:  # loops, not generators: this runs for every term tried
-            extra = 0.0
-            for word in form:
-                if word not in said and word not in CONNECTORS:
-                    extra += QUALIFYING_WEIGHT if word in QUALIFYING else 1
-            if best is None or extra < best:
-                best = extra
-        return best or 0.0
 
     def _subtrees(self, terms: set[int]) -> tuple[list[int], list[int]]:
         """The subtrees of the terms, merged into disjoint ranges: (starts, ends)."""
@@ -201,6 +199,19 @@ class PartTerms:
             current = targets[0][1]
             seen.add(current)
         return "", "", term
+
+
+def _unsaid(forms: tuple[tuple[str, ...], ...], said: frozenset[str]) -> float:
+    """Essential words of a term's best-matching form that the query did not say."""
+    best = None
+    for form in forms:  # loops, not generators: this runs for every term tried
+        extra = 0.0
+        for word in form:
+            if word not in said and word not in CONNECTORS:
+                extra += QUALIFYING_WEIGHT if word in QUALIFYING else 1
+        if best is None or extra < best:
+            best = extra
+    return best or 0.0
 
 
 def _forms(essential: str, stems_of) -> tuple[tuple[str, ...], ...]:
@@ -260,6 +271,8 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
     last = array("I", [0])
     level = bytearray([0])
     names, forms, nemods, codes, cells = [""], [()], [frozenset()], [""], [()]
+    # Sums of 1 and QUALIFYING_WEIGHT: exact in single precision.
+    nothing_said = array("f", [0.0])
     see: list[tuple[str, int] | None] = [None]
     see_also: list[tuple[str, int] | None] = [None]
     postings: dict[str, list[int]] = {}
@@ -292,6 +305,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         # object each, not one per term.
         names.append(essential)
         forms.append(shared.setdefault(term_forms, term_forms))
+        nothing_said.append(_unsaid(term_forms, frozenset()))
         nemods.append(shared.setdefault(optional, optional))
         codes.append(shared.setdefault(code, code))
         row = tuple(shared.setdefault(cell, cell) for cell in row_cells)
@@ -308,6 +322,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         level=bytes(level),
         names=names,
         forms=forms,
+        left_unsaid=nothing_said,
         nemod=nemods,
         codes=codes,
         cells=cells,

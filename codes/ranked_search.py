@@ -26,6 +26,7 @@ the query says so; then tabular order. Each code keeps the reason it was found.
 
 import bisect
 import functools
+import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -150,7 +151,9 @@ class _Ranking:
     def reason(self, code: str) -> str:
         return self.found[code][1]
 
-    def ranked(self, scope: set[str]) -> list[str]:
+    def ranked(self, scope: set[str], limit: int | None = None) -> list[str]:
+        """The codes found, best first; the first `limit` only (the same as the first of all of
+        them, without ordering the rest)."""
         # Codes of a chapter kept for what the query does not say (external causes,
         # pregnancy...) come after the others.
         penalty = {
@@ -165,6 +168,8 @@ class _Ranking:
             entry = entries.get(code)
             return found[code][0] + penalty.get(code[0], 0.0), entry.sequence if entry else 0
 
+        if limit is not None:
+            return heapq.nsmallest(limit, found, key=key)
         return sorted(found, key=key)
 
 
@@ -174,9 +179,10 @@ def find(
     published: Sequence[Release],
     *,
     typing: bool = False,
+    limit: int | None = None,
 ) -> Found:
     """The codes of the release the words lead to. `typing`: the last word may be unfinished
-    (autocomplete)."""
+    (autocomplete); `limit`: only the first so many codes are wanted (and their reasons)."""
     codeset = codeset_for(release)
     titles = word_index_for(release)
     parts = index_parts(release, published)
@@ -190,7 +196,7 @@ def find(
         if closest:
             typed_as = [(words[-1], f"{closest}…")]
             words = [*words[:-1], closest]
-    found = _search(words, typing, codeset, titles, parts, release)
+    found = _search(words, typing, codeset, titles, parts, release, limit)
     if typed_as and found.codes:
         found.corrected = typed_as
         note = f"spelling corrected: {typed_as[0][0]} → {typed_as[0][1]}"
@@ -199,18 +205,22 @@ def find(
         return found
     corrected = _corrections(words, typing, titles, parts)
     if corrected != words:
-        again = _search(corrected, typing, codeset, titles, parts, release)
+        again = _search(corrected, typing, codeset, titles, parts, release, limit)
         if again.codes:
             again.corrected = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
             note = "spelling corrected: " + ", ".join(f"{a} → {b}" for a, b in again.corrected)
             again.reasons = {code: f"{note}; {why}" for code, why in again.reasons.items()}
             return again
         words = corrected
-    return (
+    found = (
         _excluding(words, codeset, titles, parts, release)
         or _without_a_word(words, typing, codeset, titles, parts, release)
         or found
     )
+    if limit is not None:  # these rank all they find
+        found.codes = found.codes[:limit]
+        found.reasons = {code: found.reasons[code] for code in found.codes}
+    return found
 
 
 def _excluding(words, codeset, titles, parts, release) -> Found | None:
@@ -267,6 +277,7 @@ def _search(
     titles: WordIndex,
     parts: dict[str, tuple[PartTerms, Release]],
     release: Release,
+    limit: int | None = None,
 ) -> Found:
     ranking = _Ranking(codeset)
     read = readings(words)
@@ -303,7 +314,7 @@ def _search(
         _from_tables(reading, ranking, parts, release, extra_cost)
         _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
     scope = set(words)
-    codes = ranking.ranked(scope)
+    codes = ranking.ranked(scope, limit)
     reasons = {code: ranking.reason(code) for code in codes}
     spelled = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
     return Found(

@@ -103,20 +103,26 @@ class Match:
 
     def first(self, count: int) -> Iterator[list[int]]:
         """The first `count` positions of the match, tier by tier, each tier's ascending; a
-        tier is worked out only while places are left (a common word fills the first)."""
+        tier is worked out only while places are left (a common word fills the first), and
+        only as far as its first `count` positions."""
         if len(self._forms) == 1:
             yield from self._first_of_one_word(count)
             return
-        for tier in (
-            lambda: self.typed_in_title,
-            lambda: self.stems_in_title - self.typed_in_title,
-            lambda: self.anywhere - self.stems_in_title,
+        index = self._index
+        before: set[int] = set()
+        for sources, keys_per_word in (
+            ((index.title_words,), self._forms),
+            ((index.title_stems,), self._stems),
+            ((index.title_stems, index.term_stems), self._stems),
         ):
-            chosen = heapq.nsmallest(count, tier())
+            chosen, read = _first_with_every(sources, keys_per_word, count, before)
             yield chosen
             count -= len(chosen)
             if not count:
                 return
+            # Fewer than `count` found: every window was read, so this is the whole tier,
+            # which holds the tiers before it.
+            before = read
 
     def _first_of_one_word(self, count: int) -> Iterator[list[int]]:
         """first() of one word, without the whole of any tier: the `count` smallest positions
@@ -143,36 +149,74 @@ class Match:
                 return
             before |= found
 
-    @functools.cached_property
-    def typed_in_title(self) -> set[int]:
-        return self._every((self._index.title_words,), self._forms)
 
-    @functools.cached_property
-    def stems_in_title(self) -> set[int]:
-        # A title with a word as typed has its stem too: this holds typed_in_title.
-        return self._every((self._index.title_stems,), self._stems)
+# The positions a match of more words reads first (then twice as many, and so on).
+FIRST_WINDOW = 4096
+# Looking a position up in a word's postings (bisect) costs about twenty times what
+# intersecting one of the postings' positions does: positions found are looked up when they
+# are fewer than a twentieth of the postings' in the window.
+LOOKUP_RATIO = 20
 
-    @functools.cached_property
-    def anywhere(self) -> set[int]:
-        return self._every((self._index.title_stems, self._index.term_stems), self._stems)
 
-    @staticmethod
-    def _every(sources: tuple[dict[str, array], ...], keys_per_word: list[set[str]]) -> set[int]:
-        """Positions with each word (any of its keys, in any of the sources). The positions of
-        the word with the fewest are gathered; each other word keeps those it has too: looking
-        up a common word's thousands of positions costs less than gathering them into a set."""
-        per_word = [
-            [source.get(key, ()) for source in sources for key in keys] for keys in keys_per_word
-        ]
-        per_word.sort(key=lambda postings: sum(map(len, postings)))
+def _first_with_every(
+    sources: tuple[dict[str, array], ...],
+    keys_per_word: list[set[str]],
+    count: int,
+    before: set[int],
+) -> tuple[list[int], set[int]]:
+    """The `count` smallest positions with each word (any of its keys, in any of the sources)
+    that are not in `before`; and every position with each word that was read (all of them
+    when fewer than `count` were found).
+
+    Positions are read in windows from the first, each twice as wide as the one before, until
+    enough are found: two common words ("fracture", "left") share thousands of titles, and
+    only the first are wanted. In a window, the positions of the word with the fewest are
+    gathered, and each other word keeps those it has too."""
+    per_word = [
+        [positions for source in sources for key in keys if (positions := source.get(key))]
+        for keys in keys_per_word
+    ]
+    if not all(per_word):
+        return [], set()
+    per_word.sort(key=lambda postings: sum(map(len, postings)))
+    rarest, others = per_word[0], per_word[1:]
+    end = max(positions[-1] for positions in rarest) + 1
+    chosen: list[int] = []
+    read: set[int] = set()
+    low, width = 0, FIRST_WINDOW
+    while low < end and len(chosen) < count:
+        high = low + width
         found: set[int] = set()
-        for positions in per_word[0]:
-            found.update(positions)
-        for postings in per_word[1:]:
+        for positions in rarest:
+            start = bisect.bisect_left(positions, low)
+            found.update(positions[start : bisect.bisect_left(positions, high, start)])
+        for postings in others:
             if not found:
                 break
-            found = set().union(*(found.intersection(positions) for positions in postings))
-        return found
+            found = _having(found, postings, low, high)
+        read |= found
+        chosen += sorted(found - before)
+        low, width = high, width * 2
+    return chosen[:count], read
+
+
+def _having(found: set[int], postings: list[array], low: int, high: int) -> set[int]:
+    """The positions of `found` (all in [low, high)) that one of the postings has: looked up
+    one by one when they are few beside the postings' positions in the window (a rare word
+    beside "left"), else by intersecting (which reads each of those positions)."""
+    kept: set[int] = set()
+    for positions in postings:
+        start = bisect.bisect_left(positions, low)
+        stop = bisect.bisect_left(positions, high, start)
+        if len(found) * LOOKUP_RATIO < stop - start:
+            for position in found:
+                at = bisect.bisect_left(positions, position, start, stop)
+                if at < stop and positions[at] == position:
+                    kept.add(position)
+        else:
+            # A list is intersected in two thirds of the time of the array it is made from.
+            kept.update(found.intersection(positions[start:stop].tolist()))
+    return kept
 
 
 @dataclass

@@ -361,11 +361,35 @@ def test_a_title_weight_less_the_words_said_is_what_a_split_of_the_title_gives(f
     assert titles.named_connector_stems  # titles where another word has a connector's stem
 
 
-def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026):
-    # One word's first positions are read from the first positions of each postings: the
-    # same as taking them from the whole tiers (as a query of more words does).
+def whole_tiers(titles, query, count):
+    """first(count) worked out the long way: each tier gathered whole (a title with every word
+    as typed; with every word's stem; with every word's stem in its title or inclusion
+    terms), less the tiers before it, and its smallest positions taken while places are left."""
     import heapq
 
+    def positions(sources, keys):
+        return {p for source in sources for key in keys for p in source.get(key, ())}
+
+    forms = [titles._forms(word) for word in query]
+    stems = [{stem(form) for form in word_forms} for word_forms in forms]
+    typed = set.intersection(*(positions([titles.title_words], f) for f in forms))
+    stemmed = set.intersection(*(positions([titles.title_stems], s) for s in stems))
+    anywhere = set.intersection(
+        *(positions([titles.title_stems, titles.term_stems], s) for s in stems)
+    )
+    assert typed <= stemmed <= anywhere
+    chosen, left = [], count
+    for tier in (typed, stemmed - typed, anywhere - stemmed):
+        chosen.append(heapq.nsmallest(left, tier))
+        left -= len(chosen[-1])
+        if not left:
+            break
+    return chosen
+
+
+def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026):
+    # One word's first positions are read from the first positions of each postings: the
+    # same as taking them from the whole tiers.
     from codes.word_index import Word
 
     titles = word_index_for(fy2026)
@@ -378,53 +402,36 @@ def test_the_first_title_matches_of_one_word_are_those_of_the_whole_tiers(fy2026
         ("zygomycosis", False),
         ("pa", True),
     ]:
-        match = titles.match([Word(text, prefix)])
-        whole, left = [], 150
-        for tier in (
-            match.typed_in_title,
-            match.stems_in_title - match.typed_in_title,
-            match.anywhere - match.stems_in_title,
-        ):
-            chosen = heapq.nsmallest(left, tier)
-            whole.append(chosen)
-            left -= len(chosen)
-            if not left:
-                break
+        whole = whole_tiers(titles, [Word(text, prefix)], 150)
         assert list(titles.match([Word(text, prefix)]).first(150)) == whole, text
         assert sum(map(len, whole)) > 0
 
 
-def test_a_match_of_more_words_has_the_positions_every_word_has(fy2026):
-    # Match keeps the rarest word's positions that every other word has too: the same as
-    # gathering each word's positions and intersecting them.
+def test_the_first_title_matches_of_more_words_are_those_of_the_whole_tiers(fy2026):
+    # More words are read window by window from the first position, each word looked up or
+    # intersected: the same as intersecting whole tiers, whether the matches are among the
+    # first positions or the last, fill one tier or several, are few or thousands.
     from codes.word_index import Word
 
     titles = word_index_for(fy2026)
-
-    def positions(sources, keys):
-        return {p for source in sources for key in keys for p in source.get(key, ())}
-
+    filled = set()
     for query in [
         [Word("fracture", False), Word("femur", False)],
         [Word("left", False), Word("fracture", False), Word("shaft", False)],
+        [Word("fracture", False), Word("subseq", True)],  # thousands, all far down
+        [Word("initial", False), Word("encounter", False)],
         [Word("diabetes", False), Word("kid", True)],
         [Word("smok", True), Word("tobacco", False)],
         [Word("acute", False), Word("pyelonephritis", False)],
+        [Word("pyelonephritis", False), Word("with", False)],
+        [Word("dependence", False), Word("remission", False)],
         [Word("fracture", False), Word("zzyzx", False)],
     ]:
-        match = titles.match(query)
-        forms = [titles._forms(word) for word in query]
-        stems = [{stem(form) for form in word_forms} for word_forms in forms]
-        typed = set.intersection(*(positions([titles.title_words], f) for f in forms))
-        stemmed = set.intersection(*(positions([titles.title_stems], s) for s in stems))
-        anywhere = set.intersection(
-            *(positions([titles.title_stems, titles.term_stems], s) for s in stems)
-        )
-        assert match.typed_in_title == typed, query
-        assert match.stems_in_title == stemmed, query
-        assert match.anywhere == anywhere, query
-        assert typed <= stemmed <= anywhere
-    assert titles.match(query[:1]).anywhere and not anywhere  # no title has "zzyzx"
+        for count in (1, 10, 150, 3000):
+            whole = whole_tiers(titles, query, count)
+            assert list(titles.match(query).first(count)) == whole, (query, count)
+            filled.add(len(whole))
+    assert {1, 3} <= filled  # first positions all in the first tier, or spanning all three
 
 
 def test_a_release_with_the_same_titles_and_terms_shares_its_word_index_until_one_changes(fy2026):
@@ -459,3 +466,60 @@ def test_a_release_with_the_same_titles_and_terms_shares_its_word_index_until_on
     assert changed is not word_index_for(fy2025)
     assert [changed.codes[p] for p in changed.title_words["zzyzxword"]] == ["Z5301"]
     assert "zzyzxword" not in word_index_for(fy2025).title_words
+
+
+def test_an_index_term_leaves_unsaid_what_its_path_leaves_unsaid_worked_out_the_long_way(
+    fy2026,
+):
+    # match() reads what a term that has none of the words leaves unsaid from what it worked
+    # out once (PartTerms.unsaid), and works it out for the others: the same, hit by hit, as
+    # weighing every term of the path against the words said (a table's implied word too).
+    from codes.importer.index_xml import DISEASES, EXTERNAL_CAUSES, NEOPLASMS
+    from codes.index_search import _unsaid
+    from codes.ranked_search import NEOPLASM_IMPLIED, _stems, index_parts
+    from codes.selection import published_releases
+
+    parts = index_parts(fy2026, published_releases())
+    checked = 0
+    for part, text, implied in [
+        (DISEASES, "fracture femur", frozenset()),
+        (DISEASES, "diabetes kidney", frozenset()),
+        (DISEASES, "pneumonia", frozenset()),
+        (DISEASES, "infection urinary", frozenset()),
+        (EXTERNAL_CAUSES, "fall stairs", frozenset()),
+        (NEOPLASMS, "liver", NEOPLASM_IMPLIED),
+        (NEOPLASMS, "colon", NEOPLASM_IMPLIED),
+    ]:
+        terms = parts[part][0]
+        words = [_stems(word) for word in text.split()]
+        said = frozenset().union(*words) | implied
+        hits = terms.match(words, 60, coded=part != NEOPLASMS, implied=implied)
+        assert hits, text
+        for hit in hits:
+            path = terms.path(hit.term)
+            assert hit.extra == sum(_unsaid(terms.forms[t], said) for t in path), (text, hit)
+            checked += 1
+        assert [(h.extra, h.level) for h in hits] == sorted((h.extra, h.level) for h in hits)
+    assert checked > 100
+
+
+def test_the_first_codes_asked_for_are_the_first_of_all_with_the_same_reasons(fy2026):
+    from codes.ranked_search import find
+    from codes.selection import published_releases
+
+    published = published_releases()
+    for text, typing in [
+        ("heart attack", False),
+        ("fract fem", True),
+        ("pnue", True),
+        ("aspirin overdose", False),
+        ("secondary cancer of liver", False),
+        ("shingles without complication", False),
+        ("diabetes type 2 with ckd", False),
+        ("zzyzx", True),
+    ]:
+        whole = find(fy2026, text, published, typing=typing)
+        first = find(fy2026, text, published, typing=typing, limit=10)
+        assert first.codes == whole.codes[:10], text
+        assert first.reasons == {code: whole.reasons[code] for code in first.codes}, text
+        assert first.corrected == whole.corrected, text

@@ -117,7 +117,7 @@ class PartTerms:
         # Terms share their forms ("with", "acute"), and so what the forms leave unsaid.
         unsaid: dict[int, float] = {}  # id of a (shared) forms object -> its words unsaid
         parent, forms_of, level, carried = self.parent, self.forms, self.level, carries.get
-        nothing_said = self.left_unsaid
+        left_unsaid = self.left_unsaid
         ranked = []
         for candidate in candidates:
             above = []
@@ -129,7 +129,7 @@ class PartTerms:
             for term in reversed(above):
                 bits = carried(term)
                 if bits is None:  # none of the words: worked out when the Index was read
-                    extra += nothing_said[term]
+                    extra += left_unsaid[term]
                 else:
                     had |= bits
                     shared = id(forms_of[term])
@@ -272,7 +272,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
     level = bytearray([0])
     names, forms, nemods, codes, cells = [""], [()], [frozenset()], [""], [()]
     # Sums of 1 and QUALIFYING_WEIGHT: exact in single precision.
-    nothing_said = array("f", [0.0])
+    left_unsaid = array("f", [0.0])
     see: list[tuple[str, int] | None] = [None]
     see_also: list[tuple[str, int] | None] = [None]
     postings: dict[str, list[int]] = {}
@@ -305,7 +305,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         # object each, not one per term.
         names.append(essential)
         forms.append(shared.setdefault(term_forms, term_forms))
-        nothing_said.append(_unsaid(term_forms, frozenset()))
+        left_unsaid.append(_unsaid(term_forms, frozenset()))
         nemods.append(shared.setdefault(optional, optional))
         codes.append(shared.setdefault(code, code))
         row = tuple(shared.setdefault(cell, cell) for cell in row_cells)
@@ -322,7 +322,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         level=bytes(level),
         names=names,
         forms=forms,
-        left_unsaid=nothing_said,
+        left_unsaid=left_unsaid,
         nemod=nemods,
         codes=codes,
         cells=cells,

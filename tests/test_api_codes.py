@@ -190,6 +190,35 @@ def test_bad_search_parameters_are_a_400_naming_them(api, query):
     assert error["field"] == query.split("=")[0]
 
 
+def every_query_serializer() -> list[type]:
+    from codes.api import index_serializers  # noqa: F401 (its subclasses too)
+    from codes.api.serializers import QuerySerializer
+
+    found, pending = [], QuerySerializer.__subclasses__()
+    while pending:
+        found.append(pending.pop())
+        pending += found[-1].__subclasses__()
+    return found
+
+
+@pytest.mark.parametrize("serializer_class", every_query_serializer(), ids=lambda c: c.__name__)
+def test_query_parameters_are_checked_by_flat_fields_of_their_own(serializer_class):
+    """QuerySerializer copies its fields shallowly: only right for fields that hold no field
+    or serializer of their own."""
+    from rest_framework import serializers
+
+    declared = serializer_class._declared_fields
+    for name, field in declared.items():
+        assert not isinstance(field, serializers.BaseSerializer), name
+        assert not hasattr(field, "child"), name
+    first, second = serializer_class(data={}), serializer_class(data={})
+    for name in declared:
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first and second.fields[name].parent is second
+        assert first.fields[name].field_name == name
+        assert declared[name].parent is None  # the declared one is never bound
+
+
 def test_autocomplete_is_small(api):
     body = api.get("/api/v1/autocomplete/?q=Z53").json()
     assert body["release"] == FY2026

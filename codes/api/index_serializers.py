@@ -2,12 +2,12 @@
 
 from rest_framework import serializers
 
-from codes.api.serializers import CodeDetailSerializer, ReleaseRefSerializer
+from codes.api.serializers import CodeDetailSerializer, QuerySerializer, ReleaseRefSerializer
 from codes.importer.index_xml import PARTS
 from codes.models import IndexCodeReference, IndexTerm
 
 
-class IndexQuerySerializer(serializers.Serializer):
+class IndexQuerySerializer(QuerySerializer):
     q = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -19,7 +19,7 @@ class IndexQuerySerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
 
-class PageQuerySerializer(serializers.Serializer):
+class PageQuerySerializer(QuerySerializer):
     page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 

@@ -10,7 +10,9 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from codes.api.errors import too_large
+# The module, not its function: codes.api.errors imports DRF's views, whose APIView reads the
+# parser classes (this module) as it is defined, so the names in errors may not exist yet.
+from codes.api import errors
 
 
 class LimitedJSONParser(JSONParser):
@@ -23,12 +25,12 @@ class LimitedJSONParser(JSONParser):
             except ValueError:
                 declared = 0
             if declared > limit:
-                raise too_large(limit)
+                raise errors.too_large(limit)
         if stream is None:
             raise ParseError("the request body is empty")
         data = stream.read(limit + 1)
         if len(data) > limit:
-            raise too_large(limit)
+            raise errors.too_large(limit)
         try:
             return json.loads(data.decode((parser_context or {}).get("encoding") or "utf-8"))
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError

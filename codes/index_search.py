@@ -21,7 +21,14 @@ from typing import NamedTuple
 
 from codes.models import IndexTerm, ReleaseIndex
 from codes.release_memory import ReleaseMemory
-from codes.word_index import CONNECTORS, QUALIFYING, QUALIFYING_WEIGHT, stem, tokens
+from codes.word_index import (
+    CONNECTORS,
+    DENIED_WEIGHT,
+    QUALIFYING,
+    QUALIFYING_WEIGHT,
+    stem,
+    tokens,
+)
 
 _HYPHENATED_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 # Indexes whose terms a process keeps (each release's own, and those lent to others).
@@ -202,12 +209,26 @@ class PartTerms:
 
 
 def _unsaid(forms: tuple[tuple[str, ...], ...], said: frozenset[str]) -> float:
-    """Essential words of a term's best-matching form that the query did not say."""
+    """Essential words of a term's best-matching form that the query did not say. Words after
+    "without" (up to a "with") name what is absent: unsaid, they cost nothing ("history of
+    stroke" is "History, personal, stroke without residual deficits"); said by a query that
+    does not say "without", they are denied ("migraine with aura" is not "Migraine, without
+    aura")."""
     best = None
     for form in forms:  # loops, not generators: this runs for every term tried
         extra = 0.0
+        absent = False
         for word in form:
-            if word not in said and word not in CONNECTORS:
+            if word == "without":
+                absent = "without" not in said
+            elif word == "with":
+                absent = False
+            elif word in CONNECTORS:
+                continue
+            elif absent:
+                if word in said:
+                    extra += DENIED_WEIGHT
+            elif word not in said:
                 extra += QUALIFYING_WEIGHT if word in QUALIFYING else 1
         if best is None or extra < best:
             best = extra

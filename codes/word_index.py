@@ -79,6 +79,10 @@ QUALIFYING = frozenset(
     )
 )  # fmt: skip
 QUALIFYING_WEIGHT = 1.5
+# A word the query says where a title or an Index term says it is absent ("Other acute
+# appendicitis without perforation" for "appendicitis with perforation"): as five words left
+# unsaid, so that what has the word comes first.
+DENIED_WEIGHT = 5.0
 _CONNECTOR_STEMS = frozenset(stem(word) for word in CONNECTORS)
 
 
@@ -233,6 +237,9 @@ class WordIndex:
     # stem ("type"), the titles where another word has it ("types").
     title_weights: array
     named_connector_stems: dict[str, array]
+    # Stem -> the titles that have it only where they say what is absent ("without perforation
+    # or gangrene"): a query saying it (and not "without") is denied by them.
+    absent_stems: dict[str, array]
     # A digest of the rows it was built from (codes, titles, inclusion terms, in order): the
     # same rows build the same index.
     source: bytes
@@ -244,8 +251,10 @@ class WordIndex:
     def unsaid_weight(self, position: int, said: frozenset[str]) -> float:
         """The weight() of the stems of the position's title (connectors aside) that are not
         among those said, read from the postings of the stems said: a title is not split again
-        for every query that finds it."""
+        for every query that finds it. A stem said that the title names as absent is denied
+        (DENIED_WEIGHT more), unless the query says "without" too."""
         left = self.title_weights[position]
+        absent = self.absent_stems if "without" not in said else {}
         for key in said:
             if key in _CONNECTOR_STEMS:
                 postings = self.named_connector_stems.get(key, ())
@@ -253,7 +262,10 @@ class WordIndex:
                 postings = self.title_stems.get(key, ())
             at = bisect.bisect_left(postings, position)
             if at < len(postings) and postings[at] == position:
-                left -= QUALIFYING_WEIGHT if key in QUALIFYING else 1
+                if key in absent and _holds(absent[key], position):
+                    left += DENIED_WEIGHT  # the title says it is absent: still unsaid, and more
+                else:
+                    left -= QUALIFYING_WEIGHT if key in QUALIFYING else 1
         return left
 
     def corrected(self, word: str) -> str:
@@ -310,7 +322,12 @@ def _build(release: Release) -> WordIndex:
     term_words: set[str] = set()
     title_weights = array("f")  # sums of 1 and 1.5: exact in single precision
     named_connector_stems: dict[str, array] = {}
+    absent_stems: dict[str, array] = {}
     for position, (_, title, terms, *_) in enumerate(rows):
+        if "without" in title.lower():
+            said = [key for piece in title.split(",") for key in [*map(stem, tokens(piece)), ","]]
+            for key in named_absent(said):
+                _add(absent_stems, key, position)
         words = set(tokens(title))
         named = {stem(word) for word in words if word not in CONNECTORS}
         title_weights.append(weight(named))
@@ -334,9 +351,31 @@ def _build(release: Release) -> WordIndex:
         title_vocabulary=sorted(w for w in title_words if len(w) > 2 and not w.isdigit()),
         title_weights=title_weights,
         named_connector_stems=named_connector_stems,
+        absent_stems=absent_stems,
         source=source,
     )
     return index
+
+
+def _holds(positions: array, position: int) -> bool:
+    at = bisect.bisect_left(positions, position)
+    return at < len(positions) and positions[at] == position
+
+
+def named_absent(words: list[str]) -> set[str]:
+    """The words (or stems) a title names as absent: after "without", up to a "with" or a
+    comma ("Migraine without aura, intractable, with status migrainosus": aura), less those
+    it also names elsewhere. `words`: in order, a comma as ","."""
+    absent, elsewhere = set(), set()
+    inside = False
+    for word in words:
+        if word == "without":
+            inside = True
+        elif word in (",", "with"):
+            inside = False
+        elif word not in CONNECTORS:
+            (absent if inside else elsewhere).add(word)
+    return absent - elsewhere
 
 
 def weight(stems: set[str]) -> float:

@@ -254,6 +254,42 @@ def test_without_excludes_what_it_names(fy2026):
     assert "J44.1" not in found
 
 
+def test_what_a_title_or_term_names_as_absent_is_not_what_the_word_finds(fy2026):
+    # "with aura" is not "Migraine, without aura" (an Index term), nor are complications
+    # "Acute mastoiditis without complications" (a title), unless the query says "without".
+    assert dotted_codes(search_codes(fy2026, "migraine with aura"), 1) == ["G43.109"]
+    assert dotted_codes(search_codes(fy2026, "migraine without aura"), 1) == ["G43.009"]
+    assert dotted_codes(search_codes(fy2026, "mastitis abscess"), 1) == ["N61.1"]
+    titles = {
+        c.dotted: c.long_title for c in search_codes(fy2026, "mastoiditis complications").codes[:10]
+    }
+    assert titles and not any("without complications" in title for title in titles.values())
+    found = dotted_codes(search_codes(fy2026, "acute mastoiditis without complications"), 1)
+    assert found == ["H70.009"]
+    first = search_codes(fy2026, "acute appendicitis with perforation").codes[0]
+    assert "without perforation" not in first.long_title
+    # And left unsaid, what a term names as absent costs nothing: a history of stroke is the
+    # personal one "without residual deficits", not the family one.
+    assert dotted_codes(search_codes(fy2026, "history of stroke"), 1) == ["Z86.73"]
+
+
+def test_the_words_a_title_names_as_absent():
+    from codes.word_index import named_absent
+
+    def absent(title):
+        return named_absent([w for piece in title.split(",") for w in [*piece.split(), ","]])
+
+    assert absent("migraine without aura , intractable , with status migrainosus") == {"aura"}
+    assert absent("hepatitis without delta agent with hepatic coma") == {"delta", "agent"}
+    assert absent("diverticulitis without perforation or abscess with bleeding") == {
+        "perforation",
+        "abscess",
+    }
+    # Named elsewhere too, it is not absent: "without" of one ulcer, "with" of the other.
+    assert absent("ulcer without perforation , perforation of other site") == set()
+    assert absent("fracture with routine healing") == set()
+
+
 def test_what_looks_like_a_code():
     assert looks_like_code("z5301")
     assert looks_like_code("Z53.01")
@@ -340,7 +376,9 @@ def test_every_header_default_worked_out_up_front_is_the_one_worked_out_when_ask
 def test_a_title_weight_less_the_words_said_is_what_a_split_of_the_title_gives(fy2026):
     # The title matches' cost reads each title's weight and the postings of the words said,
     # not the title: the same as splitting it, connectors ("type", a stem of "types") too.
-    from codes.word_index import CONNECTORS, stem, tokens, weight
+    # A word said that the title names as absent (after "without", up to a "with" or a
+    # comma) is denied: it stays unsaid and costs DENIED_WEIGHT more, unless "without" is said.
+    from codes.word_index import CONNECTORS, DENIED_WEIGHT, stem, tokens, weight
 
     titles = word_index_for(fy2026)
     codeset = codeset_for(fy2026)
@@ -349,15 +387,31 @@ def test_a_title_weight_less_the_words_said_is_what_a_split_of_the_title_gives(f
         frozenset({stem("types"), stem("diabetes")}),
         frozenset({stem("site"), stem("congenital"), stem("pneumonia")}),
         frozenset({stem("unspecified")}),
+        frozenset({stem("complications"), stem("perforation"), stem("abscess")}),
+        frozenset({stem("without"), stem("complications"), stem("perforation")}),
     ]
-    checked = 0
-    for position in range(0, len(titles.codes), 37):
+    checked = denied = 0
+    said_absent = {p for p, code in enumerate(titles.codes) if "without" in codeset.get(code).title}
+    for position in sorted(set(range(0, len(titles.codes), 37)) | said_absent):
         title = codeset.entries[titles.codes[position]].title
         named = {stem(w) for w in tokens(title) if w not in CONNECTORS}
+        absent, elsewhere = set(), set()
+        for piece in title.lower().split(","):
+            inside = False
+            for word in tokens(piece):
+                if word in ("with", "without"):
+                    inside = word == "without"
+                elif word not in CONNECTORS:
+                    (absent if inside else elsewhere).add(stem(word))
+        absent -= elsewhere
         for said in saids:
-            assert titles.unsaid_weight(position, said) == weight(named - said), title
+            refused = set() if "without" in said else said & absent
+            expected = weight(named - (said - refused)) + DENIED_WEIGHT * len(refused)
+            assert titles.unsaid_weight(position, said) == expected, title
             checked += 1
+            denied += bool(refused)
     assert checked > 10_000
+    assert denied > 100
     assert titles.named_connector_stems  # titles where another word has a connector's stem
 
 

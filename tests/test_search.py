@@ -221,6 +221,23 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query
 
 
+def test_charting_shorthand_reads_as_the_words_it_stands_for(fy2026):
+    # "w/o" is "without", not two stray letters: type 2 diabetes without complications, not
+    # "with complications" found by dropping them.
+    expected = {
+        "dm2 w/o complications": "E11.9",
+        "migraine w/ aura": "G43.109",
+        "migraine w/o aura": "G43.009",
+        "h/o stroke": "Z86.73",
+        "fx left wrist": "S62.102A",
+        "s/p colostomy": "Z93.3",
+    }
+    for query, code in expected.items():
+        result = search_codes(fy2026, query)
+        assert dotted_codes(result, 1) == [code], query
+        assert "without the word" not in result.reason(code.replace(".", "")), query
+
+
 def test_adult_codes_come_before_maternal_perinatal_and_congenital_ones(fy2026):
     found = dotted_codes(search_codes(fy2026, "urinary tract infection"), 10)
     first_scoped = min(i for i, c in enumerate(found) if c[0] in "OPQ")

@@ -216,6 +216,7 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "shingles": "B02.9",
         "strep throat": "J02.0",
         "head lice": "B85.0",
+        "long covid": "U09.9",
     }
     for query, code in expected.items():
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query

@@ -217,6 +217,10 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "strep throat": "J02.0",
         "head lice": "B85.0",
         "long covid": "U09.9",
+        "former smoker": "Z87.891",
+        "tetanus shot": "Z23",
+        "medication refill": "Z76.0",
+        "annual exam": "Z00.00",
     }
     for query, code in expected.items():
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query

@@ -325,8 +325,8 @@ def _build(release: Release) -> WordIndex:
     absent_stems: dict[str, array] = {}
     for position, (_, title, terms, *_) in enumerate(rows):
         if "without" in title.lower():
-            said = [key for piece in title.split(",") for key in [*map(stem, tokens(piece)), ","]]
-            for key in named_absent(said):
+            keys = [key for piece in title.split(",") for key in [*map(stem, tokens(piece)), ","]]
+            for key in named_absent(keys):
                 _add(absent_stems, key, position)
         words = set(tokens(title))
         named = {stem(word) for word in words if word not in CONNECTORS}

@@ -413,8 +413,10 @@ def test_a_title_weight_less_the_words_said_is_what_a_split_of_the_title_gives(f
         frozenset({stem("without"), stem("complications"), stem("perforation")}),
     ]
     checked = denied = 0
-    said_absent = {p for p, code in enumerate(titles.codes) if "without" in codeset.get(code).title}
-    for position in sorted(set(range(0, len(titles.codes), 37)) | said_absent):
+    naming_absent = {
+        p for p, code in enumerate(titles.codes) if "without" in codeset.get(code).title
+    }
+    for position in sorted(set(range(0, len(titles.codes), 37)) | naming_absent):
         title = codeset.entries[titles.codes[position]].title
         named = {stem(w) for w in tokens(title) if w not in CONNECTORS}
         absent, elsewhere = set(), set()

@@ -260,8 +260,7 @@ class WordIndex:
                 postings = self.named_connector_stems.get(key, ())
             else:
                 postings = self.title_stems.get(key, ())
-            at = bisect.bisect_left(postings, position)
-            if at < len(postings) and postings[at] == position:
+            if _holds(postings, position):
                 if key in absent and _holds(absent[key], position):
                     left += DENIED_WEIGHT  # the title says it is absent: still unsaid, and more
                 else:

@@ -64,5 +64,64 @@ class RedisCache(AnyKey, django_redis.RedisCache):
         return []
 
 
+# Bytes held per named local cache: shared by its instances (one per thread), as Django shares
+# the entries themselves by name.
+_held_bytes: dict[str, list[int]] = {}
+
+
 class LocMemCache(AnyKey, locmem.LocMemCache):
-    pass
+    """Django's, bounded by the bytes of the entries it holds as well as by their number
+    (OPTIONS: MAX_BYTES, none by default).
+
+    Answers differ in size twentyfold (pickled, compressed: an autocomplete's ~0.7 KB, a code
+    page ~6 KB, an API page of 500 codes ~16 KB), so a number of entries alone bounds a worker's
+    memory only as far as the largest answer does: 5,000 of those pages are 80 MB, which a
+    crawler paging through the API would fill each worker with. The oldest entries go first
+    until what is held fits. An entry's size is the length of its pickle
+    (what Django keeps); incr() rewrites a counter in place, a few bytes not counted again.
+    """
+
+    def __init__(self, name, params) -> None:
+        super().__init__(name, params)
+        self._max_bytes = params.get("OPTIONS", {}).get("MAX_BYTES")
+        self._held = _held_bytes.setdefault(name, [0])
+
+    def _set(self, key, value, timeout=DEFAULT_TIMEOUT) -> None:
+        replaced = self._cache.get(key)
+        if replaced is not None:
+            self._held[0] -= len(replaced)
+        super()._set(key, value, timeout)
+        self._held[0] += len(value)
+        if self._max_bytes is not None:
+            while self._held[0] > self._max_bytes and len(self._cache) > 1:
+                self._forget_oldest()
+
+    def _cull(self) -> None:
+        if self._cull_frequency == 0:
+            self._held[0] = 0
+            super()._cull()  # clears
+            return
+        for _ in range(len(self._cache) // self._cull_frequency):
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        key, value = self._cache.popitem()  # an entry read or written moves to the front
+        del self._expire_info[key]
+        self._held[0] -= len(value)
+
+    def _delete(self, key) -> bool:
+        value = self._cache.get(key)
+        deleted = super()._delete(key)
+        if deleted:
+            self._held[0] -= len(value)
+        return deleted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._expire_info.clear()
+            self._held[0] = 0
+
+    @property
+    def held_bytes(self) -> int:
+        return self._held[0]

@@ -130,14 +130,20 @@ DATABASE_ROUTERS = ["icdsite.routers.PrimaryReplicaRouter"]
 
 # REDIS_URL: a shared cache for several app servers (redis://host:6379/0); else per process.
 REDIS_URL = envstr("REDIS_URL", "")
+# A worker's cache of answers in its own memory: thousands of compressed answers (a code page
+# ~6 KB) and at most so many bytes of them (an API page of 500 codes is ~16 KB), the oldest
+# going first.
+LOCAL_CACHE_OPTIONS = {
+    "MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1),
+    "MAX_BYTES": envint("LOCAL_CACHE_MAX_BYTES", 16 * 1024 * 1024, minimum=64 * 1024),
+}
 CACHES = {
     "default": (
         {"BACKEND": "icdsite.cache.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {
             "BACKEND": "icdsite.cache.LocMemCache",
-            # Per worker: thousands of compressed answers (a code page ~5 KB) before the oldest go.
-            "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
+            "OPTIONS": LOCAL_CACHE_OPTIONS,
         }
     )
 }
@@ -146,7 +152,7 @@ if REDIS_URL:
     # they never go stale, their keys name the releases they were made from.
     CACHES["local"] = {
         "BACKEND": "icdsite.cache.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": envint("LOCAL_CACHE_MAX_ENTRIES", 5_000, minimum=1)},
+        "OPTIONS": LOCAL_CACHE_OPTIONS,
     }
 # The API's rate-limit counters (codes.api.throttling): in Redis, else in files every worker of
 # this server reads (a per-process cache would let each worker allow the whole rate).

@@ -59,8 +59,9 @@ MIX = {
 P99_MS = 1_000  # 5 to 20 times these
 MIN_REQUESTS_PER_SECOND = 250  # about a quarter of the busy runs'
 # Per worker, after the warm-up; measured +0 to +5 MB. What may still grow by design is the
-# worker's local cache of answers: LOCAL_CACHE_MAX_ENTRIES, 5,000 pickled answers of 2-4 KB,
-# 20 MB at most. A leak of 1 KB per request adds about 50 MB per worker in one run.
+# worker's local cache of answers: at most LOCAL_CACHE_MAX_ENTRIES (5,000) pickled answers and
+# LOCAL_CACHE_MAX_BYTES (16 MB) of them. A leak of 1 KB per request adds about 50 MB per
+# worker in one run.
 RSS_GROWTH_MB = 50
 
 REDIS_URL = os.environ.get("LOAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -229,6 +229,74 @@ def test_redis_set_many_writes_each_key_with_its_expiry_then_publishes(settings)
     assert cache.get("a") is None and cache.get("c") == 3
 
 
+def test_a_workers_memory_of_answers_is_bounded_by_bytes(
+    client, settings, django_assert_num_queries
+):
+    """LOCAL_CACHE_MAX_BYTES: pages of 500 codes (the API's largest, ~16 KB each compressed)
+    do not fill a worker's memory however many are asked for; the latest stays."""
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "icdsite.cache.LocMemCache",
+            "LOCATION": "bounded-by-bytes",
+            "OPTIONS": {"MAX_BYTES": 40_000},
+        },
+    }
+    cache = caches["default"]
+    cache.clear()
+    urls = [f"/api/v1/codes/?prefix=S&page_size=500&page={page}" for page in range(1, 7)]
+    for url in urls:
+        assert client.get(url).status_code == 200
+        held = list(cache._cache.values())
+        assert cache.held_bytes == sum(map(len, held)) <= 40_000
+    assert 1 <= len(held) < len(urls)  # some kept, the oldest gone
+    with django_assert_num_queries(1):  # the published releases: the answer is held
+        client.get(urls[-1])
+    with CaptureQueriesContext(connection) as built:  # gone: built again
+        client.get(urls[0])
+    assert len(built.captured_queries) > 1
+
+
+def test_the_bytes_held_follow_every_change_of_the_local_cache():
+    """What held_bytes counts is what the entries' pickles weigh, after each way an entry
+    comes and goes: set, set again larger, read (kept as newest), deleted, culled for the
+    number of entries, pushed out for bytes, cleared."""
+    import pickle
+
+    from icdsite.cache import LocMemCache
+
+    cache = LocMemCache("bytes-followed", {"OPTIONS": {"MAX_ENTRIES": 4, "MAX_BYTES": 3_000}})
+    cache.clear()
+
+    def weighs() -> int:
+        return sum(map(len, cache._cache.values()))
+
+    cache.set("a", b"x" * 500)
+    cache.set("b", b"x" * 500)
+    cache.set("a", b"x" * 900)  # replaced: its old size no longer counts
+    pickles = [pickle.dumps(value, cache.pickle_protocol) for value in (b"x" * 500, b"x" * 900)]
+    assert cache.held_bytes == weighs() == sum(map(len, pickles))
+    cache.delete("b")
+    assert cache.held_bytes == weighs()
+    for key in "bcd":
+        cache.set(key, b"x" * 100)
+    cache.get("a")  # read: the newest now
+    cache.set("e", b"x" * 100)  # a fifth entry: the oldest third culled (b), not a
+    assert set(cache._cache) == {cache.make_key(key) for key in "acde"}
+    assert cache.held_bytes == weighs()
+    cache.set("f", b"x" * 2_300)  # c culled, then over 3,000 bytes: d and a go, e fits
+    assert set(cache._cache) == {cache.make_key(key) for key in "ef"}
+    assert cache.held_bytes == weighs() <= 3_000
+    cache.set("g", b"x" * 5_000)  # larger than the budget alone: kept, the only one
+    assert list(cache._cache) == [cache.make_key("g")] and cache.held_bytes == weighs()
+    cache.clear()
+    assert cache.held_bytes == 0
+
+
 def answer_keys(caches) -> list[str]:
     redis = caches["default"]._cache.get_client()
     return [key.decode().split(":", 2)[2] for key in redis.scan_iter()]  # ":<version>:<key>"

@@ -77,8 +77,8 @@ class LocMemCache(AnyKey, locmem.LocMemCache):
     page ~6 KB, an API page of 500 codes ~16 KB), so a number of entries alone bounds a worker's
     memory only as far as the largest answer does: 5,000 of those pages are 80 MB, which a
     crawler paging through the API would fill each worker with. The oldest entries go first
-    until what is held fits. An entry's size is the length of its pickle
-    (what Django keeps); incr() rewrites a counter in place, a few bytes not counted again.
+    until what is held fits. An entry's size is the length of its pickle (what Django keeps);
+    incr() rewrites a counter in place, a few bytes not counted again.
     """
 
     def __init__(self, name, params) -> None:

@@ -4,6 +4,7 @@ Jinja's own context."""
 
 import pytest
 from django.template import engines
+from django.urls import reverse
 from jinja2 import pass_context
 
 from icdsite.jinja2 import PageContext
@@ -12,8 +13,8 @@ from icdsite.jinja2 import PageContext
 PAGE = {"script_prefix": "/", "release_query": "?release=FY2026"}
 
 
-def render(source: str) -> str:
-    return engines["jinja2"].env.from_string(source).render(PAGE)
+def render(source: str, **context) -> str:
+    return engines["jinja2"].env.from_string(source).render({**PAGE, **context})
 
 
 def test_the_site_renders_with_the_page_context():
@@ -30,6 +31,18 @@ def test_the_site_renders_with_the_page_context():
 )
 def test_a_link_helper_reads_the_pages_release(source):
     assert render(source) == "/codes/A00/?release=FY2026"
+
+
+@pytest.mark.parametrize(
+    "written", ["S72.001A", "S72001A", "s72.001a", " S72.001A", "Ｓ７２.００１Ａ", "S72.001A."]
+)
+def test_a_code_is_linked_the_same_however_it_is_written(written):
+    # Codes from the release's rows take a shorter way than typed ones: the same link.
+    expected = reverse("codes:code", args=["S72.001A"]) + PAGE["release_query"]
+    assert render("{{ code_url(code) }}", code=written) == expected
+    assert render("{{ code_url(code, fy=2025) }}", code=written) == expected.replace(
+        "release=FY2026", "fy=2025"
+    )
 
 
 @pytest.mark.parametrize(

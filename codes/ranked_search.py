@@ -12,6 +12,12 @@ urinary tract infection; codes.search_terms). Each reading is looked up
   ("secondary cancer of liver": the malignant secondary column of the liver's row);
 - in the code titles and inclusion terms (codes.word_index).
 
+Words that choose among a term's codes rather than lead to the term (the side, the encounter of
+the 7th character: "left hip fracture initial") are also read apart: the Index is searched
+without them, and of each of its best terms the code that says them is taken (S72.00- and
+"left" is S72.002A), else the term's own code when none has a side (M86.9 for "osteomyelitis
+right").
+
 The release's own Index is used, part by part; for a part it lacks, the nearest release's
 that has it, every code carried to the release: kept when it is there, a deleted code to its
 successors (CMS's conversion table, then the hierarchy), a header to its default (the code a
@@ -118,6 +124,17 @@ STEM_ONLY_COST = 0.7  # a word found only by its stem ("falls" for "fall"), afte
 # ("electric shock": T75.4 before W86.8), unless the condition's is only found by a stem.
 EXTERNAL_CAUSE_COST = 0.6
 DROPPED_WORD_COST = 20.0  # nothing has every word: each word left out costs more than any other
+# Words that choose among the codes under an Index entry rather than lead to one: the side and
+# the encounter of the 7th character ("fracture of left femur, initial encounter"). The Index
+# does not say them; the titles of the codes under its entry do: S72.00- and "left initial"
+# is S72.002A. (The guidelines code a fracture not said open or displaced as closed.)
+CHOICE_WORDS = frozenset(
+    {"left", "right", "bilateral", "initial", "subsequent", "sequela", "encounter", "closed"}
+)
+CHOICE_COST = 0.3  # a code chosen under an Index entry: after one the Index gives for every word
+CHOICE_UNSAID_COST = 1.0  # an Index entry none of whose codes says the side or encounter
+CHOSEN_HITS = 10  # the best Index entries of a part chosen under, at most
+CHOICE_READ = 300  # codes under an entry read for the choice, at most
 
 
 @dataclass
@@ -311,6 +328,12 @@ def _search(
         extra_cost = 0.0 if (reading.whole and whole) or typed_first else READING_COST
         reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
         _from_index(reading, completions, ranking, parts, release, extra_cost)
+        chosen = tuple(w for w in reading.words if w in CHOICE_WORDS)
+        rest = tuple(w for w in reading.words if w not in CHOICE_WORDS)
+        if chosen and rest:
+            rest_reading = Reading(rest, reading.reason, reading.whole)
+            cost = extra_cost + CHOICE_COST
+            _from_index(rest_reading, completions, ranking, parts, release, cost, chosen)
         _from_tables(reading, ranking, parts, release, extra_cost)
         _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
     scope = set(words)
@@ -424,7 +447,10 @@ def _where(part: str, lender: Release, release: Release) -> str:
     return where
 
 
-def _from_index(reading, completions, ranking, parts, release, extra_cost) -> None:
+def _from_index(reading, completions, ranking, parts, release, extra_cost, chosen=()) -> None:
+    """The codes of the Index terms that have the reading's words; with `chosen` words (the
+    side, the encounter), of each of the best terms the code under or beside its own that says
+    them (_add_chosen)."""
     for part in (DISEASES, EXTERNAL_CAUSES):
         if part not in parts:
             continue
@@ -435,7 +461,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
         typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
         said = frozenset().union(*words)
         where = _where(part, lender, release)
-        for hit in terms.match(words, HITS_PER_PART):
+        for hit in terms.match(words, CHOSEN_HITS if chosen else HITS_PER_PART):
             path = terms.path_names(hit.term)
             written = set(tokens(path))
             if hit.via:
@@ -456,7 +482,10 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost) -> No
                 + STEM_ONLY_COST * stem_only
                 + (EXTERNAL_CAUSE_COST if part == EXTERNAL_CAUSES else 0.0)
             )
-            _add_printed(ranking, hit.code, cost, reason)
+            if chosen:
+                _add_chosen(ranking, hit.code, chosen, said, cost, reason, whole=not hit.extra)
+            else:
+                _add_printed(ranking, hit.code, cost, reason)
 
 
 def _first_form(terms: PartTerms, hit: Hit, said: frozenset[str]) -> float:
@@ -485,6 +514,83 @@ def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> N
             _add_code(ranking, successor, cost + 0.01 * position, reason)
         return
     _add_code(ranking, code, cost, reason)
+
+
+def _add_chosen(
+    ranking: _Ranking,
+    printed: str,
+    chosen: tuple[str, ...],
+    said: frozenset[str],
+    cost: float,
+    reason: str,
+    *,
+    whole: bool,
+) -> None:
+    """The code under an Index code whose title says every chosen word and most of the
+    other words said, else under its parent's (the Index's S61.419- "Laceration, hand" and
+    "right subsequent" is S61.411D, beside it); else, when the term's path is all the other
+    words said (`whole`), the Index's code itself."""
+    parsed = _printed_code(printed)
+    if parsed is None:
+        return
+    codeset = ranking.codeset
+    code = parsed[0]
+    if code not in codeset:
+        successors = successors_of(code, codeset)
+        if not successors:
+            return
+        code = successors[0].code
+    wanted = frozenset(chosen)
+    words = " ".join(chosen)
+    found, where = _best_saying(code, wanted, said, codeset), "under"
+    parent = codeset.entries[code].parent
+    if found is None and parent:
+        # Beside it, only the same title with the side or encounter said: H10.9 Unspecified
+        # conjunctivitis has no side, and H10.012 Acute follicular conjunctivitis, left eye
+        # is another condition.
+        within = frozenset(tokens(codeset.entries[code].title)) | wanted
+        found, where = _best_saying(parent, wanted, said, codeset, within), "beside"
+    if found is not None:
+        ranking.add(found, cost, f"{reason} ({words}: {dotted(found)}, {where} {dotted(code)})")
+    elif whole:
+        # No code of it says them (M86.9 Osteomyelitis, unspecified has no side): the code of
+        # the term that is all the rest of the query is still the one.
+        note = f"{reason} (no code of it says {words})"
+        _add_printed(ranking, printed, cost + CHOICE_UNSAID_COST, note)
+
+
+def _best_saying(
+    code: str,
+    wanted: frozenset[str],
+    said: frozenset[str],
+    codeset: CodeSet,
+    within: frozenset[str] | None = None,
+) -> str | None:
+    """Of the billable codes from the code down (they follow it in tabular order), the first
+    whose title has every wanted word (and no word outside `within`, when given) and, of
+    those, the most of the stems said: under M84.43 (radius and ulna), "right radius" is
+    M84.433A, not the first right one (the ulna's)."""
+    order = codeset.in_tabular_order
+    start = codeset.entries[code].sequence - 1
+    best, best_count = None, -1
+    for candidate in order[start : start + CHOICE_READ]:
+        if not candidate.startswith(code):
+            break
+        entry = codeset.entries[candidate]
+        if not entry.is_billable:
+            continue
+        lowered = entry.title.lower()
+        if not all(word in lowered for word in wanted):  # most titles: without splitting them
+            continue
+        words = set(tokens(entry.title))
+        if not wanted <= words or (within is not None and not words <= within):
+            continue
+        count = len(said.intersection(map(stem, words)))
+        if count > best_count:
+            best, best_count = candidate, count
+            if count == len(said):
+                break
+    return best
 
 
 # The same printed codes come up query after query ("J18.9"): parsed once.

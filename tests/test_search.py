@@ -154,6 +154,32 @@ def test_non_essential_modifiers_are_optional_words(fy2026):
     assert dotted_codes(search_codes(fy2026, "urinary tract infection")).index("P39.3") > 0
 
 
+def test_the_side_and_the_encounter_choose_among_the_codes_of_an_index_term(fy2026):
+    # The Index does not say "left" or "initial"; the titles of the codes of its term do.
+    cases = {
+        "left hip fracture": ("S72.002A", "under S72.00"),
+        "fracture of right radius initial": ("S52.91XA", "under S52.9"),
+        "right otitis media": ("H66.91", "under H66.9"),
+        # S61.419- of "Laceration, hand" is the unspecified hand: the right one is beside it.
+        "laceration right hand subsequent encounter": ("S61.411D", "beside S61.419"),
+    }
+    for query, (code, where) in cases.items():
+        result = search_codes(fy2026, query)
+        assert dotted_codes(result, 1) == [code], query
+        assert result.reason(code.replace(".", "")).endswith(f"{code}, {where})"), query
+
+
+def test_a_side_that_no_code_of_the_term_has_leaves_the_terms_own_code(fy2026):
+    # M86.9 Osteomyelitis, unspecified has no side; beside H10.9 Unspecified conjunctivitis,
+    # H10.012 Acute follicular conjunctivitis, left eye is another condition.
+    assert dotted_codes(search_codes(fy2026, "osteomyelitis right"), 1) == ["M86.9"]
+    result = search_codes(fy2026, "conjunctivitis left")
+    assert dotted_codes(result, 1) == ["H10.9"]
+    assert result.reason("H109").endswith("(no code of it says left)")
+    # A side the Index itself says is read there first.
+    assert dotted_codes(search_codes(fy2026, "left heart failure"), 1) == ["I50.1"]
+
+
 def test_a_code_that_became_a_header_is_carried_to_its_default(fy2026):
     # FY2017's Index gives Q87.1 for Aarskog's syndrome; Q87.1 is a header since FY2020.
     result = search_codes(fy2026, "aarskog syndrome")

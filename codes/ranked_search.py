@@ -120,6 +120,11 @@ SAID_CONNECTORS = frozenset({"without"})
 READING_COST = 0.5  # a reading by the curated terms, after the query as typed
 DRUG_UNSAID_COST = 3.0  # a substance found without "poisoning", "overdose"...: after the Index
 STEM_ONLY_COST = 0.7  # a word found only by its stem ("falls" for "fall"), after one as typed
+# A title that opens with "Other" is a residual category ("Other fracture of femur", S72.8):
+# what is left when every named kind is taken out, never what a query saying none of them
+# means. Of two titles that say the words as well, the one that is not residual comes first
+# ("fracture femur" S72.90XA, the default of S72, before S72.8X9A).
+RESIDUAL_COST = 0.05
 # An external cause is never coded first: of two Index entries as good, the condition's first
 # ("electric shock": T75.4 before W86.8), unless the condition's is only found by a stem.
 EXTERNAL_CAUSE_COST = 0.6
@@ -768,6 +773,7 @@ def _from_titles(
     ]
     match = titles.match(query)
     said = frozenset().union(*(_stems(w) for w in words))
+    other_said = any(w.split("|")[0] == "other" for w in reading.words)  # a connector: not in words
 
     # The first positions only (the shortest titles), for all tiers together: thousands of
     # titles may have a common word.
@@ -783,6 +789,8 @@ def _from_titles(
                 continue
             extra = titles.unsaid_weight(position, said)
             cost = TITLE_BASE + WORD * extra + 2 * tier + extra_cost
+            if not other_said and entry.title.startswith("Other "):
+                cost += RESIDUAL_COST
             if entry.is_billable:
                 ranking.add(code, cost, reason)
             else:

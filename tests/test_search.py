@@ -180,6 +180,16 @@ def test_a_side_that_no_code_of_the_term_has_leaves_the_terms_own_code(fy2026):
     assert dotted_codes(search_codes(fy2026, "left heart failure"), 1) == ["I50.1"]
 
 
+def test_a_residual_category_comes_after_the_one_that_says_the_words_as_well(fy2026):
+    # S72 Fracture of femur and S72.8 Other fracture of femur both say every word; S72.8 is
+    # what is left when the named fractures are taken out, not what "fracture femur" means.
+    assert dotted_codes(search_codes(fy2026, "fracture femur"), 2) == ["S72.90XA", "S72.8X9A"]
+    assert dotted_codes(search_codes(fy2026, "left femur fracture"), 1) == ["S72.92XA"]
+    assert dotted_codes(search_codes(fy2026, "thrombocytosis"), 1) == ["D75.839"]
+    # Said, "other" is what the query means.
+    assert dotted_codes(search_codes(fy2026, "other thrombocytosis"), 1) == ["D75.838"]
+
+
 def test_a_code_that_became_a_header_is_carried_to_its_default(fy2026):
     # FY2017's Index gives Q87.1 for Aarskog's syndrome; Q87.1 is a header since FY2020.
     result = search_codes(fy2026, "aarskog syndrome")

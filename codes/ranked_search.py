@@ -136,6 +136,9 @@ DROPPED_WORD_COST = 20.0  # nothing has every word: each word left out costs mor
 CHOICE_WORDS = frozenset(
     {"left", "right", "bilateral", "initial", "subsequent", "sequela", "encounter", "closed"}
 )
+# The organs a side is said of in titles ("..., right eye", "..., left ear").
+SIDES = frozenset({"left", "right", "bilateral"})
+SIDED_ORGANS = frozenset({"eye", "eyes", "ear", "ears"})
 CHOICE_COST = 0.3  # a code chosen under an Index entry: after one the Index gives for every word
 CHOICE_UNSAID_COST = 1.0  # an Index entry none of whose codes says the side or encounter
 CHOSEN_HITS = 10  # the best Index entries of a part chosen under, at most
@@ -333,9 +336,7 @@ def _search(
         extra_cost = 0.0 if (reading.whole and whole) or typed_first else READING_COST
         reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
         _from_index(reading, completions, ranking, parts, release, extra_cost)
-        chosen = tuple(w for w in reading.words if w in CHOICE_WORDS)
-        rest = tuple(w for w in reading.words if w not in CHOICE_WORDS)
-        if chosen and rest:
+        for chosen, rest in _choices(reading.words):
             rest_reading = Reading(rest, reading.reason, reading.whole)
             cost = extra_cost + CHOICE_COST
             _from_index(rest_reading, completions, ranking, parts, release, cost, chosen)
@@ -352,6 +353,23 @@ def _search(
         # Said when the best result was found by the corrected spelling.
         spelled if codes and reasons[codes[0]].startswith("spelling corrected") else [],
     )
+
+
+def _choices(words: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The ways the words split into those that choose among an Index entry's codes (the side,
+    the encounter) and the rest, which lead to the entry. With a side, the organ it is of is
+    tried as part of the choice too: "cataract right eye" is the Index's "Cataract" (H26.9,
+    which has no side), the eye being said by its codes' titles ("..., right eye"), not by
+    "Cataract, in, eye disease"."""
+    chosen = tuple(w for w in words if w in CHOICE_WORDS)
+    rest = tuple(w for w in words if w not in CHOICE_WORDS)
+    if not chosen or not rest:
+        return []
+    choices = [(chosen, rest)]
+    organs = tuple(w for w in rest if w in SIDED_ORGANS)
+    if organs and SIDES.intersection(chosen) and len(organs) < len(rest):
+        choices.append((chosen + organs, tuple(w for w in rest if w not in SIDED_ORGANS)))
+    return choices
 
 
 def index_parts(

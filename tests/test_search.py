@@ -180,6 +180,22 @@ def test_a_side_that_no_code_of_the_term_has_leaves_the_terms_own_code(fy2026):
     assert dotted_codes(search_codes(fy2026, "left heart failure"), 1) == ["I50.1"]
 
 
+def test_the_organ_a_side_is_of_chooses_with_the_side(fy2026):
+    # "Cataract" (H26.9) has no side and no eye in its path: "right eye" is said by the
+    # titles of codes ("..., right eye"), not by "Cataract, in, eye disease".
+    for query, code in {
+        "cataract right eye": "H26.9",
+        "conjunctivitis right eye": "H10.9",
+        "left eye glaucoma": "H40.9",
+    }.items():
+        result = search_codes(fy2026, query)
+        assert dotted_codes(result, 1) == [code], query
+        assert result.reason(code.replace(".", "")).endswith("eye)"), query
+    result = search_codes(fy2026, "otitis externa left ear")
+    assert dotted_codes(result, 1) == ["H60.92"]
+    assert result.reason("H6092").endswith("(left ear: H60.92, under H60.9)")
+
+
 def test_a_residual_category_comes_after_the_one_that_says_the_words_as_well(fy2026):
     # S72 Fracture of femur and S72.8 Other fracture of femur both say every word; S72.8 is
     # what is left when the named fractures are taken out, not what "fracture femur" means.

@@ -336,7 +336,7 @@ def _search(
         extra_cost = 0.0 if (reading.whole and whole) or typed_first else READING_COST
         reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
         _from_index(reading, completions, ranking, parts, release, extra_cost)
-        for chosen, rest in _choices(reading.words):
+        for chosen, rest in _choices(_choice_finished(reading.words, words, typing)):
             rest_reading = Reading(rest, reading.reason, reading.whole)
             cost = extra_cost + CHOICE_COST
             _from_index(rest_reading, completions, ranking, parts, release, cost, chosen)
@@ -353,6 +353,15 @@ def _search(
         # Said when the best result was found by the corrected spelling.
         spelled if codes and reasons[codes[0]].startswith("spelling corrected") else [],
     )
+
+
+def _choice_finished(read: Sequence[str], typed: list[str], typing: bool) -> Sequence[str]:
+    """The words read, the last one as the choice word it starts when it is still being typed
+    ("laceration right hand subs": subsequent) and starts only that one."""
+    if not typing or not read or read[-1] != typed[-1] or len(read[-1]) < 3:
+        return read
+    started = [word for word in CHOICE_WORDS if word.startswith(read[-1])]
+    return (*read[:-1], started[0]) if len(started) == 1 else read
 
 
 def _choices(words: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -570,8 +579,9 @@ def _add_chosen(
     if found is None and parent:
         # Beside it, only the same title with the side or encounter said: H10.9 Unspecified
         # conjunctivitis has no side, and H10.012 Acute follicular conjunctivitis, left eye
-        # is another condition.
-        within = frozenset(tokens(codeset.entries[code].title)) | wanted
+        # is another condition. The encounter may be said or not: beside S61.419- (the
+        # unspecified hand), "right" is S61.411A and "right subsequent" S61.411D.
+        within = frozenset(tokens(codeset.entries[code].title)) | wanted | CHOICE_WORDS
         found, where = _best_saying(parent, wanted, said, codeset, within), "beside"
     if found is not None:
         ranking.add(found, cost, f"{reason} ({words}: {dotted(found)}, {where} {dotted(code)})")

@@ -378,6 +378,18 @@ def suggested(release, text, limit=10):
     return [c.dotted for c in autocomplete(release, text, limit=limit).codes]
 
 
+def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):
+    # S61.419- "Laceration, hand" is the unspecified hand; beside it S61.411D says the side
+    # and the encounter ("subsequent encounter": "subsequent" says it).
+    for query in ("laceration right hand subsequent", "laceration right hand subsequent encounter"):
+        assert dotted_codes(search_codes(fy2026, query), 1) == ["S61.411D"], query
+    # No encounter said: the initial one, as for any code of the term.
+    assert dotted_codes(search_codes(fy2026, "laceration right hand"), 1) == ["S61.411A"]
+    # As it is typed, "subs" can only be "subsequent" of the choice words.
+    assert suggested(fy2026, "laceration right hand subs", limit=1) == ["S61.411D"]
+    assert suggested(fy2026, "fracture femur lef", limit=1) == ["S72.92XA"]
+
+
 def test_autocomplete_offers_a_code_family_or_ranked_words(fy2026):
     assert suggested(fy2026, "z53", limit=3) == ["Z53", "Z53.0", "Z53.01"]
     smok = autocomplete(fy2026, "smok")

@@ -34,6 +34,7 @@ import bisect
 import functools
 import heapq
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -517,7 +518,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost, chose
             if chosen:
                 _add_chosen(ranking, hit.code, chosen, said, cost, reason, whole=not hit.extra)
             else:
-                _add_printed(ranking, hit.code, cost, reason)
+                _add_printed(ranking, hit.code, cost, reason, named=written)
 
 
 def _first_form(terms: PartTerms, hit: Hit, said: frozenset[str]) -> float:
@@ -529,9 +530,19 @@ def _first_form(terms: PartTerms, hit: Hit, said: frozenset[str]) -> float:
     return 0.0 if said.intersection(forms[0]) else 1.0
 
 
-def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> None:
+def _add_printed(
+    ranking: _Ranking,
+    printed: str,
+    cost: float,
+    reason: str,
+    *,
+    named: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """The codes an Index code stands for in the release: itself, or its default then itself
-    (a header), or what replaced it."""
+    (a header), or what replaced it. Of a header, the code under it whose title says the
+    words of the term's path (`named`) that the header's does not is before its default:
+    "Sepsis, Escherichia coli" prints A41.5, and A41.51 Sepsis due to Escherichia coli is the
+    one, not A41.50 Gram-negative sepsis, unspecified."""
     parsed = _printed_code(printed)
     if parsed is None:
         return
@@ -545,6 +556,23 @@ def _add_printed(ranking: _Ranking, printed: str, cost: float, reason: str) -> N
         for position, successor in enumerate(successors[:5]):
             _add_code(ranking, successor, cost + 0.01 * position, reason)
         return
+    entry = codeset.entries[code]
+    if named and not entry.is_billable:
+        wanted = frozenset(named.difference(tokens(entry.title), CONNECTORS))
+        # Only the header's words and the term's: E87.2 Acidosis and "metabolic" is not E87.21
+        # Acute metabolic acidosis (E87.20 Acidosis, unspecified holds metabolic acidosis NOS),
+        # and not a residual "Other ..." (D72.118) where the unspecified one (D72.119) is.
+        within = wanted | frozenset(tokens(entry.title)) | CONNECTORS - {"other"}
+        found = _best_saying(code, wanted, frozenset(), codeset, within) if wanted else None
+        if found is not None:
+            words = " ".join(
+                dict.fromkeys(w for w in tokens(codeset.entries[found].title) if w in wanted)
+            )
+            ranking.add(
+                found, cost, f"{reason} (says {words}: {dotted(found)}, under {dotted(code)})"
+            )
+            ranking.add(code, cost + 0.1, reason)
+            return
     _add_code(ranking, code, cost, reason)
 
 
@@ -592,6 +620,9 @@ def _add_chosen(
         _add_printed(ranking, printed, cost + CHOICE_UNSAID_COST, note)
 
 
+_SYNONYMS = re.compile(r"\[[^\]]*\]")  # "Sepsis due to Escherichia coli [E. coli]"
+
+
 def _best_saying(
     code: str,
     wanted: frozenset[str],
@@ -600,9 +631,10 @@ def _best_saying(
     within: frozenset[str] | None = None,
 ) -> str | None:
     """Of the billable codes from the code down (they follow it in tabular order), the first
-    whose title has every wanted word (and no word outside `within`, when given) and, of
-    those, the most of the stems said: under M84.43 (radius and ulna), "right radius" is
-    M84.433A, not the first right one (the ulna's)."""
+    whose title has every wanted word (and no word outside `within`, when given, but in the
+    brackets of a synonym: "[E. coli]") and, of those, the most of the stems said: under
+    M84.43 (radius and ulna), "right radius" is M84.433A, not the first right one (the
+    ulna's)."""
     order = codeset.in_tabular_order
     start = codeset.entries[code].sequence - 1
     best, best_count = None, -1
@@ -616,7 +648,15 @@ def _best_saying(
         if not all(word in lowered for word in wanted):  # most titles: without splitting them
             continue
         words = set(tokens(entry.title))
-        if not wanted <= words or (within is not None and not words <= within):
+        if not wanted <= words:
+            continue
+        if (
+            within is not None
+            and not words <= within
+            and (
+                "[" not in entry.title or not set(tokens(_SYNONYMS.sub(" ", entry.title))) <= within
+            )
+        ):
             continue
         count = len(said.intersection(map(stem, words)))
         if count > best_count:

@@ -206,6 +206,20 @@ def test_a_residual_category_comes_after_the_one_that_says_the_words_as_well(fy2
     assert dotted_codes(search_codes(fy2026, "other thrombocytosis"), 1) == ["D75.838"]
 
 
+def test_a_header_the_index_prints_gives_the_code_under_it_that_says_the_term(fy2026):
+    # FY2017's Index prints A41.5 for "Sepsis, Escherichia coli": A41.51 says E. coli, its
+    # default A41.50 Gram-negative sepsis, unspecified does not.
+    result = search_codes(fy2026, "sepsis due to e coli")
+    assert dotted_codes(result, 1) == ["A41.51"]
+    assert result.reason("A4151").endswith("(says escherichia coli: A41.51, under A41.5)")
+    # Under D72.1: D72.119 Hypereosinophilic syndrome [HES], unspecified, not D72.110
+    # Idiopathic... (a word the term does not say) or D72.118 Other... (a residual).
+    assert dotted_codes(search_codes(fy2026, "hypereosinophilic syndrome"), 1) == ["D72.119"]
+    # No code under E87.2 says only "metabolic acidosis": its default, E87.20, which holds
+    # metabolic acidosis NOS, not E87.21 Acute metabolic acidosis.
+    assert dotted_codes(search_codes(fy2026, "metabolic acidosis"), 1) == ["E87.20"]
+
+
 def test_a_code_that_became_a_header_is_carried_to_its_default(fy2026):
     # FY2017's Index gives Q87.1 for Aarskog's syndrome; Q87.1 is a header since FY2020.
     result = search_codes(fy2026, "aarskog syndrome")

@@ -749,6 +749,11 @@ def _default_score(child: str, header_title: str, codeset: CodeSet) -> float:
         score += 2
     if {"without", "uncomplicated", "not"} & set(added):
         score += 1
+    # Uncomplicated names the absence of every complication: the one the Index gives for a
+    # substance disorder ("Dependence, alcohol" F10.20), before F17.219 ... with unspecified
+    # nicotine-induced disorders under F17.21 Nicotine dependence, cigarettes.
+    if "uncomplicated" in added:
+        score += 1
     if "with" in added:
         score -= 1
     if child.endswith("9"):

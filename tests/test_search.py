@@ -7,6 +7,7 @@ from django.db import connection
 
 from codes.codeset import codeset_for
 from codes.models import Code, Release
+from codes.ranked_search import default_of
 from codes.search import (
     EXACT,
     PREFIX,
@@ -218,6 +219,23 @@ def test_a_header_the_index_prints_gives_the_code_under_it_that_says_the_term(fy
     # No code under E87.2 says only "metabolic acidosis": its default, E87.20, which holds
     # metabolic acidosis NOS, not E87.21 Acute metabolic acidosis.
     assert dotted_codes(search_codes(fy2026, "metabolic acidosis"), 1) == ["E87.20"]
+
+
+def test_a_substance_disorder_is_uncomplicated_unless_said(fy2026):
+    # F17.21 Nicotine dependence, cigarettes: F17.210 ..., uncomplicated, as the Index gives
+    # for alcohol dependence (F10.20), not F17.219 ... with unspecified nicotine-induced
+    # disorders.
+    assert dotted_codes(search_codes(fy2026, "nicotine dependence cigarettes"), 1) == ["F17.210"]
+    codeset = codeset_for(fy2026)
+    assert [default_of(h, codeset) for h in ("F102", "F112", "F1721", "F19")] == [
+        "F1020",
+        "F1120",
+        "F17210",
+        "F1990",
+    ]
+    # "without" alone does not outweigh an unspecified condition: S06.0X Concussion is still
+    # S06.0X9A (loss of consciousness of unspecified duration), as the Index gives it.
+    assert default_of("S060X", codeset) == "S060X9A"
 
 
 def test_a_code_that_became_a_header_is_carried_to_its_default(fy2026):
@@ -460,7 +478,7 @@ def test_the_database_keeps_no_word_index_of_its_own():
 
 
 def test_every_header_default_worked_out_up_front_is_the_one_worked_out_when_asked(fy2026):
-    from codes.ranked_search import default_of, hold_defaults
+    from codes.ranked_search import hold_defaults
 
     codeset = codeset_for(fy2026)
     headers = [code for code, entry in codeset.entries.items() if not entry.is_billable]

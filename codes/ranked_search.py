@@ -516,7 +516,10 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost, chose
                 + (EXTERNAL_CAUSE_COST if part == EXTERNAL_CAUSES else 0.0)
             )
             if chosen:
-                _add_chosen(ranking, hit.code, chosen, said, cost, reason, whole=not hit.extra)
+                # The path's words choose too: "Cellulitis, leg, see Cellulitis, lower limb" and
+                # "left" is L03.116 Cellulitis of left lower limb, not L03.112 (left axilla).
+                named = said.union(map(stem, written))
+                _add_chosen(ranking, hit.code, chosen, named, cost, reason, whole=not hit.extra)
             else:
                 _add_printed(ranking, hit.code, cost, reason, named=written)
 

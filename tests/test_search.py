@@ -410,6 +410,19 @@ def suggested(release, text, limit=10):
     return [c.dotted for c in autocomplete(release, text, limit=limit).codes]
 
 
+def test_the_words_of_the_index_path_choose_with_the_side(fy2026):
+    # "Cellulitis, leg" sends to "Cellulitis, lower limb" (L03.11-): of its left codes, the
+    # lower limb's (L03.116), not the first left one (L03.112, left axilla).
+    result = search_codes(fy2026, "cellulitis left leg")
+    assert dotted_codes(result, 1) == ["L03.116"]
+    assert result.reason("L03116").endswith("(left: L03.116, under L03.11)")
+    # A leg is a lower extremity in the titles of I82.4-: "dvt left leg" is I82.402, not the
+    # upper leg's I82.4Y2 (the Index's "Thrombosis, vein, deep, upper leg").
+    result = search_codes(fy2026, "dvt left leg")
+    assert dotted_codes(result, 1) == ["I82.402"]
+    assert "lay: leg = lower extremity" in result.reason("I82402")
+
+
 def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):
     # S61.419- "Laceration, hand" is the unspecified hand; beside it S61.411D says the side
     # and the encounter ("subsequent encounter": "subsequent" says it).

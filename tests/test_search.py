@@ -421,6 +421,9 @@ def test_the_words_of_the_index_path_choose_with_the_side(fy2026):
     result = search_codes(fy2026, "dvt left leg")
     assert dotted_codes(result, 1) == ["I82.402"]
     assert "lay: leg = lower extremity" in result.reason("I82402")
+    # And an arm an upper one: I82.621, not the right lower extremity's I82.401 "without the
+    # word arm".
+    assert dotted_codes(search_codes(fy2026, "dvt right arm"), 1) == ["I82.621"]
 
 
 def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):

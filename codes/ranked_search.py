@@ -154,6 +154,7 @@ class Found:
     reasons: dict[str, str]  # code -> why
     index_from: dict[str, Release] = field(default_factory=dict)  # part -> whose Index was read
     corrected: list[tuple[str, str]] = field(default_factory=list)  # (typed, read as)
+    costs: dict[str, float] = field(default_factory=dict)  # code -> its cost in the ranking
 
     @property
     def borrowed(self) -> list[tuple[str, Release]]:
@@ -180,6 +181,13 @@ class _Ranking:
     def ranked(self, scope: set[str], limit: int | None = None) -> list[str]:
         """The codes found, best first; the first `limit` only (the same as the first of all of
         them, without ordering the rest)."""
+        key = self.order(scope)
+        if limit is not None:
+            return heapq.nsmallest(limit, self.found, key=key)
+        return sorted(self.found, key=key)
+
+    def order(self, scope: set[str]):
+        """The key the codes are ranked by: (cost, tabular order)."""
         # Codes of a chapter kept for what the query does not say (external causes,
         # pregnancy...) come after the others.
         penalty = {
@@ -194,9 +202,7 @@ class _Ranking:
             entry = entries.get(code)
             return found[code][0] + penalty.get(code[0], 0.0), entry.sequence if entry else 0
 
-        if limit is not None:
-            return heapq.nsmallest(limit, found, key=key)
-        return sorted(found, key=key)
+        return key
 
 
 def find(
@@ -283,9 +289,11 @@ def _without_a_word(words, typing, codeset, titles, parts, release) -> Found | N
             found = _search(kept, unfinished, codeset, titles, parts, release)
             missing = " and ".join(f"“{words[i]}”" for i in left_out)
             noun = "word" if dropped == 1 else "words"
-            for position, code in enumerate(found.codes[:50]):
+            # Ranked by how well the rest found each code: of "left leg weakness", "weakness"
+            # (R53.1) without "leg" before "Abscess, leg" without "weakness".
+            for code in found.codes[:50]:
                 reason = f"without the {noun} {missing}: {found.reasons[code]}"
-                ranking.add(code, dropped * DROPPED_WORD_COST + position * 0.01, reason)
+                ranking.add(code, dropped * DROPPED_WORD_COST + found.costs[code], reason)
         if ranking.found:
             codes = ranking.ranked(set(words))
             return Found(
@@ -347,12 +355,14 @@ def _search(
     codes = ranking.ranked(scope, limit)
     reasons = {code: ranking.reason(code) for code in codes}
     spelled = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
+    key = ranking.order(scope)
     return Found(
         codes,
         reasons,
         {part: lender for part, (_, lender) in parts.items()},
         # Said when the best result was found by the corrected spelling.
         spelled if codes and reasons[codes[0]].startswith("spelling corrected") else [],
+        {code: key(code)[0] for code in codes},
     )
 
 

@@ -345,6 +345,15 @@ def test_a_query_with_a_word_no_code_has_finds_what_has_the_others(fy2026):
     assert "without the words “children” and “zzqq”" in two.reason("E669")
 
 
+def test_of_the_words_left_out_the_one_whose_rest_is_found_best_goes_first(fy2026):
+    # Nothing has all three: "left weakness" is the Index's "Weakness" (R53.1, no side), "left
+    # leg" only an abscess of the left lower limb, a term that leaves its condition unsaid.
+    result = search_codes(fy2026, "left leg weakness")
+    assert dotted_codes(result, 1) == ["R53.1"]
+    assert result.reason("R531").startswith("without the word “leg”: Index")
+    assert dotted_codes(search_codes(fy2026, "arm numbness"), 1) == ["R20.0"]
+
+
 def test_without_excludes_what_it_names(fy2026):
     # A title that says it: the code "without" names.
     assert dotted_codes(search_codes(fy2026, "zoster without complication"), 1) == ["B02.9"]

@@ -305,6 +305,9 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "tetanus shot": "Z23",
         "medication refill": "Z76.0",
         "annual exam": "Z00.00",
+        # The Index's own "Varicose, vein, see Varix", read with the rest of the query: "Varix,
+        # leg" and the side beside it.
+        "varicose veins left leg": "I83.92",
     }
     for query, code in expected.items():
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query

@@ -82,8 +82,11 @@ ANATOMY = [
     {"rectum", "rectal"}, {"anus", "anal"}, {"duodenum", "duodenal"},
     {"bronchus", "bronchial"}, {"larynx", "laryngeal"}, {"tonsil", "tonsillar"},
     {"skull", "cranial"}, {"rib", "costal"}, {"colon", "colonic"}, {"thyroid", "thyroidal"},
+    {"sacrum", "sacral"}, {"coccyx", "coccygeal"}, {"buttock", "gluteal"},
+    {"navel", "umbilicus", "umbilical"}, {"armpit", "axilla", "axillary"}, {"groin", "inguinal"},
 ]  # fmt: skip
 _SAME_PLACE = {word: group for group in ANATOMY for word in group}
+_CONNECTOR_STEMS = frozenset(stem(word) for word in CONNECTORS)
 # Drug table: the column a query's words choose (columns 2.. of the table, from 0 here).
 ACCIDENTAL, SELF_HARM, ASSAULT, UNDETERMINED, ADVERSE, UNDERDOSING = range(6)
 DRUG_INTENT = {
@@ -531,7 +534,7 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost, chose
                 named = said.union(map(stem, written))
                 _add_chosen(ranking, hit.code, chosen, named, cost, reason, whole=not hit.extra)
             else:
-                _add_printed(ranking, hit.code, cost, reason, named=written)
+                _add_printed(ranking, hit.code, cost, reason, printed_at=(terms, hit.target))
 
 
 def _first_form(terms: PartTerms, hit: Hit, said: frozenset[str]) -> float:
@@ -549,13 +552,14 @@ def _add_printed(
     cost: float,
     reason: str,
     *,
-    named: set[str] | frozenset[str] = frozenset(),
+    printed_at: tuple[PartTerms, int] | None = None,
 ) -> None:
     """The codes an Index code stands for in the release: itself, or its default then itself
     (a header), or what replaced it. Of a header, the code under it whose title says the
-    words of the term's path (`named`) that the header's does not is before its default:
-    "Sepsis, Escherichia coli" prints A41.5, and A41.51 Sepsis due to Escherichia coli is the
-    one, not A41.50 Gram-negative sepsis, unspecified."""
+    words of the path of the term it is printed at (`printed_at`) that the header's does not
+    is before its default: "Sepsis, Escherichia coli" prints A41.5, and A41.51 Sepsis due to
+    Escherichia coli is the one, not A41.50 Gram-negative sepsis, unspecified; "Ulcer,
+    pressure, stage 2, sacral region" prints L89.15-, and L89.152 says stage 2."""
     parsed = _printed_code(printed)
     if parsed is None:
         return
@@ -570,17 +574,23 @@ def _add_printed(
             _add_code(ranking, successor, cost + 0.01 * position, reason)
         return
     entry = codeset.entries[code]
-    if named and not entry.is_billable:
-        wanted = frozenset(named.difference(tokens(entry.title), CONNECTORS))
-        # Only the header's words and the term's: E87.2 Acidosis and "metabolic" is not E87.21
-        # Acute metabolic acidosis (E87.20 Acidosis, unspecified holds metabolic acidosis NOS),
-        # and not a residual "Other ..." (D72.118) where the unspecified one (D72.119) is.
-        within = wanted | frozenset(tokens(entry.title)) | CONNECTORS - {"other"}
-        found = _best_saying(code, wanted, frozenset(), codeset, within) if wanted else None
+    if printed_at is not None and not entry.is_billable:
+        terms, term = printed_at
+        path_forms = [terms.forms[t] for t in terms.path(term)]
+        header = frozenset(map(stem, tokens(entry.title)))
+        # Each term's first name ("Ulcer" of "Ulcer, ulcerated, ..."), unless the header says it.
+        wanted = frozenset().union(*(forms[0] for forms in path_forms if forms))
+        wanted -= header | _CONNECTOR_STEMS
+        # Only the header's words and the term's names: E87.2 Acidosis and "metabolic" is not
+        # E87.21 Acute metabolic acidosis (E87.20 Acidosis, unspecified holds metabolic
+        # acidosis NOS), nor a residual "Other ..." (D72.118) where the unspecified one (D72.119)
+        # is; "Xanthinuria, hereditary" is E79.82 Hereditary xanthinuria.
+        names = frozenset().union(*(form for forms in path_forms for form in forms))
+        within = names | header | _CONNECTOR_STEMS - {"other"}
+        found = _saying(code, wanted, within, codeset) if wanted else None
         if found is not None:
-            words = " ".join(
-                dict.fromkeys(w for w in tokens(codeset.entries[found].title) if w in wanted)
-            )
+            title = codeset.entries[found].title
+            words = " ".join(dict.fromkeys(w for w in tokens(title) if stem(w) in wanted))
             ranking.add(
                 found, cost, f"{reason} (says {words}: {dotted(found)}, under {dotted(code)})"
             )
@@ -631,6 +641,33 @@ def _add_chosen(
         # the term that is all the rest of the query is still the one.
         note = f"{reason} (no code of it says {words})"
         _add_printed(ranking, printed, cost + CHOICE_UNSAID_COST, note)
+
+
+def _saying(
+    code: str, wanted: frozenset[str], within: frozenset[str], codeset: CodeSet
+) -> str | None:
+    """The first billable code under the code whose title has every wanted stem and no stem
+    outside `within` (but in the brackets of a synonym: "[E. coli]")."""
+    order = codeset.in_tabular_order
+    start = codeset.entries[code].sequence - 1
+    for candidate in order[start : start + CHOICE_READ]:
+        if not candidate.startswith(code):
+            break
+        entry = codeset.entries[candidate]
+        if not entry.is_billable:
+            continue
+        # Most titles without splitting them: a stem's start is its word's ("hereditari").
+        lowered = entry.title.lower()
+        if not all(key[:4] in lowered for key in wanted):
+            continue
+        stems = set(map(stem, tokens(entry.title)))
+        if not wanted <= stems:
+            continue
+        if stems <= within or (
+            "[" in entry.title and set(map(stem, tokens(_SYNONYMS.sub(" ", entry.title)))) <= within
+        ):
+            return candidate
+    return None
 
 
 _SYNONYMS = re.compile(r"\[[^\]]*\]")  # "Sepsis due to Escherichia coli [E. coli]"

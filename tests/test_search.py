@@ -219,6 +219,12 @@ def test_a_header_the_index_prints_gives_the_code_under_it_that_says_the_term(fy
     # No code under E87.2 says only "metabolic acidosis": its default, E87.20, which holds
     # metabolic acidosis NOS, not E87.21 Acute metabolic acidosis.
     assert dotted_codes(search_codes(fy2026, "metabolic acidosis"), 1) == ["E87.20"]
+    # "Ulcer, pressure, stage 2, sacral region" prints L89.15-: the stage is said above it.
+    result = search_codes(fy2026, "pressure ulcer sacrum stage 2")
+    assert dotted_codes(result, 1) == ["L89.152"]
+    assert result.reason("L89152").endswith("(says stage 2: L89.152, under L89.15)")
+    # A main term's name in two words: "Xanthinuria, hereditary" (E79.8) is E79.82.
+    assert dotted_codes(search_codes(fy2026, "xanthinuria"), 1) == ["E79.82"]
 
 
 def test_a_substance_disorder_is_uncomplicated_unless_said(fy2026):

@@ -66,6 +66,9 @@ class PartTerms:
     see_also: list[tuple[str, int] | None]  # and its see also
     postings: dict[str, array]  # stem -> terms having it (essential or not)
     vocabulary: list[str]  # every word of the part as written, sorted: prefixes are ranges
+    # Terms that only send to a main term ("Varicose, vein, see Varix"), by each stem of their
+    # path's names: (the term, those stems, the main term).
+    redirects: dict[str, list[tuple[int, frozenset[str], int]]]
 
     def path(self, term: int) -> list[int]:
         """The term, then every term above it up to its main term."""
@@ -84,11 +87,13 @@ class PartTerms:
         *,
         coded: bool = True,
         implied: frozenset[str] = frozenset(),
+        within: tuple[int, int] | None = None,
     ) -> list[Hit]:
         """The `limit` best terms whose path has all the words (each word: the stems it may
         be). The terms tried are those carrying the rarest word or below one that does.
         `coded`: only terms that give a code (a table's rows have cells instead); `implied`:
-        words taken as said (the Neoplasm Table's "neoplasm")."""
+        words taken as said (the Neoplasm Table's "neoplasm"); `within`: only the terms of
+        that range (a main term's subtree)."""
         if not words:
             return []
         having = [self._having(stems) for stems in words]
@@ -112,6 +117,9 @@ class PartTerms:
                 for term in carries
                 if (at := bisect.bisect_right(starts, term) - 1) >= 0 and term <= ends[at]
             ]
+        if within is not None:
+            low, high = within
+            candidates = [term for term in candidates if low <= term <= high]
         # A term having an implied word is worked out as one having a word (with no bit): the
         # others have none of the words said, and leave unsaid what self.left_unsaid says.
         for term in self._having(implied):
@@ -156,6 +164,27 @@ class PartTerms:
                 if len(hits) == limit:
                     break
         return hits
+
+    def continued(self, words: list[frozenset[str]], limit: int) -> list[tuple[int, "Hit"]]:
+        """Where a term that sends to a main term has some of the words, the rest found under
+        that main term, as a coder follows the reference: "varicose veins leg" is "Varicose,
+        vein, see Varix", then "Varix, leg". (The redirecting term, a hit under the main term.)"""
+        said = frozenset().union(*words)
+        found = []
+        tried = set()
+        for key in said:
+            for redirect, names, main in self.redirects.get(key, ()):
+                if redirect in tried or not names <= said:
+                    continue
+                tried.add(redirect)
+                rest = [stems for stems in words if stems.isdisjoint(names)]
+                if not rest or len(rest) == len(words):
+                    continue
+                implied = frozenset(self.forms[main][0]) if self.forms[main] else frozenset()
+                within = (main, self.last[main])
+                for hit in self.match(rest, limit, implied=implied, within=within):
+                    found.append((redirect, hit))
+        return found
 
     def words_starting(self, prefix: str) -> list[str]:
         start = bisect.bisect_left(self.vocabulary, prefix)
@@ -335,6 +364,17 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         see_also.append((also_part, also_term) if also_part == part and also_term else None)
         for key in {word for form in term_forms for word in form} | optional:
             postings.setdefault(key, []).append(sequence)
+    redirects: dict[str, list[tuple[int, frozenset[str], int]]] = {}
+    for term in range(1, len(codes)):
+        target = see[term]
+        if codes[term] or target is None or level[term] > 1 or parent[target[1]]:
+            continue
+        path = [term, parent[term]] if parent[term] else [term]
+        named = frozenset(
+            word for t in path if forms[t] for word in forms[t][0] if word not in CONNECTORS
+        )
+        for key in named:
+            redirects.setdefault(key, []).append((term, named, target[1]))
     return PartTerms(
         index_id=index.pk,
         part=part,
@@ -351,6 +391,7 @@ def _build(index: ReleaseIndex, part: str) -> PartTerms:
         see_also=see_also,
         postings={key: array("I", terms) for key, terms in postings.items()},
         vocabulary=sorted(written),
+        redirects=redirects,
     )
 
 

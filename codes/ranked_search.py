@@ -143,6 +143,9 @@ CHOICE_WORDS = frozenset(
 # The organs a side is said of in titles ("..., right eye", "..., left ear").
 SIDES = frozenset({"left", "right", "bilateral"})
 SIDED_ORGANS = frozenset({"eye", "eyes", "ear", "ears"})
+# A term found under the main term another one sends to ("Varicose, vein, see Varix" and
+# "Varix, leg"): after one that has every word itself.
+CONTINUED_COST = 0.5
 CHOICE_COST = 0.3  # a code chosen under an Index entry: after one the Index gives for every word
 CHOICE_UNSAID_COST = 1.0  # an Index entry none of whose codes says the side or encounter
 CHOSEN_HITS = 10  # the best Index entries of a part chosen under, at most
@@ -494,9 +497,10 @@ def _where(part: str, lender: Release, release: Release) -> str:
 
 
 def _from_index(reading, completions, ranking, parts, release, extra_cost, chosen=()) -> None:
-    """The codes of the Index terms that have the reading's words; with `chosen` words (the
-    side, the encounter), of each of the best terms the code under or beside its own that says
-    them (_add_chosen)."""
+    """The codes of the Index terms that have the reading's words, and of those found under a
+    main term a term with some of them sends to; with `chosen` words (the side, the
+    encounter), of each of the best terms the code under or beside its own that says them
+    (_add_chosen)."""
     for part in (DISEASES, EXTERNAL_CAUSES):
         if part not in parts:
             continue
@@ -507,8 +511,15 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost, chose
         typed = [w.split("|")[0] for w in reading.words if w not in CONNECTORS]
         said = frozenset().union(*words)
         where = _where(part, lender, release)
-        for hit in terms.match(words, CHOSEN_HITS if chosen else HITS_PER_PART):
+        limit = CHOSEN_HITS if chosen else HITS_PER_PART
+        found = [(None, hit) for hit in terms.match(words, limit)]
+        found += terms.continued(words, limit)
+        for redirect, hit in found:
             path = terms.path_names(hit.term)
+            cost = extra_cost
+            if redirect is not None:
+                path = f"{terms.path_names(redirect)} → see {path}"
+                cost += CONTINUED_COST
             written = set(tokens(path))
             if hit.via:
                 target = terms.path_names(hit.target)
@@ -520,10 +531,9 @@ def _from_index(reading, completions, ranking, parts, release, extra_cost, chose
             if reading.reason:
                 reason = f"{reading.reason}; {reason}"
             stem_only = sum(1 for word in typed if word not in written)
-            cost = (
+            cost += (
                 WORD * hit.extra
                 + 0.5 * hit.level
-                + extra_cost
                 + _first_form(terms, hit, said)
                 + STEM_ONLY_COST * stem_only
                 + (EXTERNAL_CAUSE_COST if part == EXTERNAL_CAUSES else 0.0)

@@ -141,6 +141,19 @@ def test_a_see_reference_is_followed_to_its_code(fy2026):
     )
 
 
+def test_a_reference_to_a_main_term_is_followed_with_the_rest_of_the_words(fy2026):
+    # "Varicose, vein, see Varix": the rest of the query is found under Varix ("Varix, leg"),
+    # and the side beside its code.
+    result = search_codes(fy2026, "varicose veins left leg")
+    assert dotted_codes(result, 1) == ["I83.92"]
+    assert "Varicose, vein → see Varix, leg (left: I83.92" in result.reason("I8392")
+    result = search_codes(fy2026, "inflammation bladder chronic")
+    assert dotted_codes(result, 1) == ["N30.20"]
+    assert "bladder → see Cystitis, chronic" in result.reason("N3020")
+    # All the words said by the reference: its own code, as before.
+    assert dotted_codes(search_codes(fy2026, "varicose veins"), 1) == ["I83.90"]
+
+
 def test_a_nested_path_is_found_by_its_words_in_any_order(fy2026):
     result = search_codes(fy2026, "type 2 diabetes with chronic kidney disease")
     assert dotted_codes(result, 1) == ["E11.22"]
@@ -311,9 +324,6 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "tetanus shot": "Z23",
         "medication refill": "Z76.0",
         "annual exam": "Z00.00",
-        # The Index's own "Varicose, vein, see Varix", read with the rest of the query: "Varix,
-        # leg" and the side beside it.
-        "varicose veins left leg": "I83.92",
     }
     for query, code in expected.items():
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query

@@ -324,6 +324,9 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "tetanus shot": "Z23",
         "medication refill": "Z76.0",
         "annual exam": "Z00.00",
+        "swollen glands": "R59.9",
+        "fluid on the knee": "M25.469",
+        "slipped disc lower back": "M51.26",
     }
     for query, code in expected.items():
         assert dotted_codes(search_codes(fy2026, query), 1) == [code], query

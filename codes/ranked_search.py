@@ -35,7 +35,7 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from codes.codeset import CodeSet, codeset_for
@@ -192,7 +192,7 @@ class _Ranking:
             return heapq.nsmallest(limit, self.found, key=key)
         return sorted(self.found, key=key)
 
-    def order(self, scope: set[str]):
+    def order(self, scope: set[str]) -> Callable[[str], tuple[float, int]]:
         """The key the codes are ranked by: (cost, tabular order)."""
         # Codes of a chapter kept for what the query does not say (external causes,
         # pregnancy...) come after the others.
@@ -691,10 +691,9 @@ def _best_saying(
     within: frozenset[str] | None = None,
 ) -> str | None:
     """Of the billable codes from the code down (they follow it in tabular order), the first
-    whose title has every wanted word (and no word outside `within`, when given, but in the
-    brackets of a synonym: "[E. coli]") and, of those, the most of the stems said: under
-    M84.43 (radius and ulna), "right radius" is M84.433A, not the first right one (the
-    ulna's)."""
+    whose title has every wanted word (and no word outside `within`, when given) and, of
+    those, the most of the stems said: under M84.43 (radius and ulna), "right radius" is
+    M84.433A, not the first right one (the ulna's)."""
     order = codeset.in_tabular_order
     start = codeset.entries[code].sequence - 1
     best, best_count = None, -1
@@ -708,15 +707,7 @@ def _best_saying(
         if not all(word in lowered for word in wanted):  # most titles: without splitting them
             continue
         words = set(tokens(entry.title))
-        if not wanted <= words:
-            continue
-        if (
-            within is not None
-            and not words <= within
-            and (
-                "[" not in entry.title or not set(tokens(_SYNONYMS.sub(" ", entry.title))) <= within
-            )
-        ):
+        if not wanted <= words or (within is not None and not words <= within):
             continue
         count = len(said.intersection(map(stem, words)))
         if count > best_count:

@@ -321,6 +321,13 @@ def _search(
 ) -> Found:
     ranking = _Ranking(codeset)
     read = readings(words)
+    chosen = [w for w in words if w in CHOICE_WORDS]
+    if chosen and len(chosen) < len(words):
+        # A term the side or the encounter splits ("fluid on the right knee"): read without
+        # them, then said again after it, for the Index's choice among its codes.
+        rest = [w for w in words if w not in CHOICE_WORDS]
+        read += [Reading((*r.words, *chosen), r.reason, False) for r in readings(rest) if r.reason]
+        read = list(dict.fromkeys(read))
     corrected = _corrections(words, typing, titles, parts)
     if corrected != words:
         # A word no title or Index has is read as typed and as the closest word they have.

@@ -457,6 +457,13 @@ def test_the_words_of_the_index_path_choose_with_the_side(fy2026):
     assert dotted_codes(search_codes(fy2026, "dvt right arm"), 1) == ["I82.621"]
 
 
+def test_a_lay_term_split_by_a_side_is_still_read(fy2026):
+    # "fluid on the knee" is a lay term; "right" inside it is the side of its code.
+    result = search_codes(fy2026, "fluid on the right knee")
+    assert dotted_codes(result, 1) == ["M25.461"]
+    assert result.reason("M25461").startswith("lay: fluid knee = effusion of knee")
+
+
 def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):
     # S61.419- "Laceration, hand" is the unspecified hand; beside it S61.411D says the side
     # and the encounter ("subsequent encounter": "subsequent" says it).

@@ -325,9 +325,14 @@ def _search(
     if chosen and len(chosen) < len(words):
         # A term the side or the encounter splits ("fluid on the right knee"): read without
         # them, then said again after it, for the Index's choice among its codes.
+        # Only the readings the whole query has not already given ("dvt left leg" has "dvt").
         rest = [w for w in words if w not in CHOICE_WORDS]
-        read += [Reading((*r.words, *chosen), r.reason, False) for r in readings(rest) if r.reason]
-        read = list(dict.fromkeys(read))
+        given = {r.reason for r in read}
+        read += [
+            Reading((*r.words, *chosen), r.reason, False)
+            for r in readings(rest)
+            if r.reason not in given
+        ]
     corrected = _corrections(words, typing, titles, parts)
     if corrected != words:
         # A word no title or Index has is read as typed and as the closest word they have.

@@ -35,10 +35,10 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from codes.codeset import CodeSet, codeset_for
+from codes.codeset import CodeSet, Entry, codeset_for
 from codes.icd10 import dotted
 from codes.importer.index_data import printed_code
 from codes.importer.index_xml import DISEASES, DRUGS, EXTERNAL_CAUSES, NEOPLASMS
@@ -665,19 +665,25 @@ def _add_chosen(
         _add_printed(ranking, printed, cost + CHOICE_UNSAID_COST, note)
 
 
+def _billable_under(code: str, codeset: CodeSet) -> Iterator[tuple[str, Entry]]:
+    """The billable codes from the code down, in tabular order (they follow it there), the
+    first CHOICE_READ codes at most."""
+    order = codeset.in_tabular_order
+    start = codeset.entries[code].sequence - 1
+    for candidate in order[start : start + CHOICE_READ]:
+        if not candidate.startswith(code):
+            return
+        entry = codeset.entries[candidate]
+        if entry.is_billable:
+            yield candidate, entry
+
+
 def _saying(
     code: str, wanted: frozenset[str], within: frozenset[str], codeset: CodeSet
 ) -> str | None:
     """The first billable code under the code whose title has every wanted stem and no stem
     outside `within` (but in the brackets of a synonym: "[E. coli]")."""
-    order = codeset.in_tabular_order
-    start = codeset.entries[code].sequence - 1
-    for candidate in order[start : start + CHOICE_READ]:
-        if not candidate.startswith(code):
-            break
-        entry = codeset.entries[candidate]
-        if not entry.is_billable:
-            continue
+    for candidate, entry in _billable_under(code, codeset):
         # Most titles without splitting them: a stem's start is its word's ("hereditari").
         lowered = entry.title.lower()
         if not all(key[:4] in lowered for key in wanted):
@@ -706,15 +712,8 @@ def _best_saying(
     whose title has every wanted word (and no word outside `within`, when given) and, of
     those, the most of the stems said: under M84.43 (radius and ulna), "right radius" is
     M84.433A, not the first right one (the ulna's)."""
-    order = codeset.in_tabular_order
-    start = codeset.entries[code].sequence - 1
     best, best_count = None, -1
-    for candidate in order[start : start + CHOICE_READ]:
-        if not candidate.startswith(code):
-            break
-        entry = codeset.entries[candidate]
-        if not entry.is_billable:
-            continue
+    for candidate, entry in _billable_under(code, codeset):
         lowered = entry.title.lower()
         if not all(word in lowered for word in wanted):  # most titles: without splitting them
             continue

@@ -50,7 +50,13 @@ from codes.index_search import (
     index_terms_for,
 )
 from codes.models import Release
-from codes.search_terms import QUERY_STOPWORDS, Reading, readings, terms_words
+from codes.search_terms import (
+    QUERY_STOPWORDS,
+    Reading,
+    readings,
+    terms_vocabulary,
+    terms_words,
+)
 from codes.validation import successors_of
 from codes.word_index import Word, WordIndex, stem, tokens, word_index_for
 
@@ -228,7 +234,9 @@ def find(
     if not words:
         return Found([], {})
     typed_as = []
-    if typing and not _starts_a_word(words[-1], titles, parts):
+    if typing and not (
+        _starts_a_word(words[-1], titles, parts) or _starts_a_curated_word(words[-1])
+    ):
         # "pnue": nothing starts so; the closest start of a word does ("pneu").
         closest = _closest_start(words[-1], titles, parts)
         if closest:
@@ -320,7 +328,7 @@ def _search(
     limit: int | None = None,
 ) -> Found:
     ranking = _Ranking(codeset)
-    read = readings(words)
+    read = readings(words, typing=typing)
     chosen = [w for w in words if w in CHOICE_WORDS]
     if chosen and len(chosen) < len(words):
         # A term the side or the encounter splits ("fluid on the right knee"): read without
@@ -330,7 +338,7 @@ def _search(
         given = {r.reason for r in read}
         read += [
             Reading((*r.words, *chosen), r.reason, False)
-            for r in readings(rest)
+            for r in readings(rest, typing=typing and words[-1] not in CHOICE_WORDS)
             if r.reason not in given
         ]
     corrected = _corrections(words, typing, titles, parts)
@@ -341,7 +349,7 @@ def _search(
         )
         read += [
             Reading(r.words, "; ".join(x for x in (note, r.reason) if x), r.whole)
-            for r in readings(corrected)
+            for r in readings(corrected, typing=typing)
         ]
     known = _known_stems(titles, parts)
     # Unfinished words: the last one as it is typed, and any other that is no word but the
@@ -946,6 +954,14 @@ def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:
     return corrected
 
 
+def _starts_a_curated_word(start: str) -> bool:
+    """A curated abbreviation or lay term's word, or its start ("htn", "gerd", "fibromyal"):
+    read as such while typed, not taken for a slip of another word."""
+    curated = terms_vocabulary()
+    at = bisect.bisect_left(curated, start)
+    return at < len(curated) and curated[at].startswith(start)
+
+
 def _starts_a_word(start: str, titles: WordIndex, parts) -> bool:
     return bool(_starting(titles.vocabulary, start)) or any(
         _starting(terms.vocabulary, start) for terms, _ in parts.values()
@@ -957,7 +973,9 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 def _closest_start(start: str, titles: WordIndex, parts) -> str:
     """The start of a word one slip away from what was typed (a letter left out, added,
-    changed, or two swapped), the one that starts the most title words; "" for none."""
+    changed, or two swapped), the one that starts the most words ("pnu": pneu, not pun), of
+    those the one whose words the titles use most ("migrane": migraine, not migrans); "" for
+    none."""
     if len(start) < 3:
         return ""
     edits = {start[:i] + start[i + 1 :] for i in range(len(start))}
@@ -965,12 +983,13 @@ def _closest_start(start: str, titles: WordIndex, parts) -> str:
     edits |= {start[:i] + c + start[i + 1 :] for i in range(len(start)) for c in _LETTERS}
     edits |= {start[:i] + c + start[i:] for i in range(len(start) + 1) for c in _LETTERS}
     edits.discard(start)
-    counted = [
-        (len(_starting(titles.vocabulary, edit)), edit)
-        for edit in edits
-        if len(edit) >= 3 and _starts_a_word(edit, titles, parts)
-    ]
-    return max(counted)[1] if counted else ""
+    used = titles.title_words
+    counted = []
+    for edit in edits:
+        if len(edit) >= 3 and _starts_a_word(edit, titles, parts):
+            words = _starting(titles.vocabulary, edit)
+            counted.append((len(words), sum(len(used.get(w, ())) for w in words), edit))
+    return max(counted)[2] if counted else ""
 
 
 def _is_word(word: str, titles: WordIndex, parts, *, curated: bool = True) -> bool:

@@ -57,17 +57,21 @@ def terms() -> dict[tuple[str, ...], Term]:
     return found
 
 
-def readings(words: list[str]) -> list[Reading]:
+def readings(words: list[str], *, typing: bool = False) -> list[Reading]:
     """The query as typed, then each reading the terms of the file give it: at each place, the
-    longest term found there is kept as typed or replaced by one of its meanings."""
-    known = terms()
+    longest term found there is kept as typed or replaced by one of its meanings. A lay term's
+    words are read in any order ("knee fluid": fluid on the knee); `typing`: the last word may
+    be unfinished, the start of a term's last word ("sore thr": sore throat)."""
     spans: list[tuple[int, int, Term]] = []
+    started = False  # the last span is a single word's start: its meaning is not the query's
     position = 0
     while position < len(words):
         for length in range(min(MAX_TERM_WORDS, len(words) - position), 0, -1):
-            term = known.get(tuple(words[position : position + length]))
-            if term is not None:
-                spans.append((position, length, term))
+            span = words[position : position + length]
+            found = _term(span, unfinished=typing and position + length == len(words))
+            if found is not None:
+                spans.append((position, length, found[0]))
+                started = found[1] and length == 1
                 position += length
                 break
         else:
@@ -90,14 +94,62 @@ def readings(words: list[str]) -> list[Reading]:
                 reasons.append(f"{term.kind}: {label} = {' '.join(meaning)}")
             position = start + length
         built += words[position:]
-        whole = len(spans) == 1 and picked[0] is not None and spans[0][1] == len(words)
+        whole = (
+            len(spans) == 1 and picked[0] is not None and spans[0][1] == len(words) and not started
+        )
         found.append(Reading(tuple(built), "; ".join(reasons), whole))
         if len(found) == MAX_READINGS:
             break
     return list(dict.fromkeys(found))
 
 
+def _term(span: list[str], *, unfinished: bool) -> tuple[Term, bool] | None:
+    """The term the words are, and whether they are only its start: as written, a lay term's
+    words in another order, or (the last word `unfinished`) the first term of the file whose
+    last word it starts: of two words or more, or a lay term of one ("prostate canc")."""
+    term = terms().get(tuple(span)) or _lay_terms_any_order().get(tuple(sorted(span)))
+    if term is not None:
+        return term, False
+    if not unfinished or len(span[-1]) < _LETTERS_TYPED.get(len(span), 1):
+        return None
+    for term in _terms_by_start().get(tuple(span[:-1]), ()):
+        if term.words[-1].startswith(span[-1]) and (len(span) > 1 or term.kind == "lay"):
+            return term, True
+    return None
+
+
+# Letters of an unfinished word that start a term, by the words of the term: one letter after
+# two whole words ("high blood p"), two after one ("sore th"), four alone ("canc": cancer).
+_LETTERS_TYPED = {1: 4, 2: 2}
+
+
+@functools.cache
+def _lay_terms_any_order() -> dict[tuple[str, ...], Term]:
+    """Lay terms of two words or more by their words sorted (the first of the file for words
+    two terms share)."""
+    found: dict[tuple[str, ...], Term] = {}
+    for words, term in terms().items():
+        if term.kind == "lay" and len(words) > 1:
+            found.setdefault(tuple(sorted(words)), term)
+    return found
+
+
+@functools.cache
+def _terms_by_start() -> dict[tuple[str, ...], list[Term]]:
+    """Terms by their words but the last, in the file's order."""
+    found: dict[tuple[str, ...], list[Term]] = {}
+    for words, term in terms().items():
+        found.setdefault(words[:-1], []).append(term)
+    return found
+
+
 @functools.cache
 def terms_words() -> frozenset[str]:
     """Every word of the curated terms: known words, never spelling mistakes."""
     return frozenset(word for key in terms() for word in key)
+
+
+@functools.cache
+def terms_vocabulary() -> list[str]:
+    """Every word of the curated terms, sorted: the words a typed start may become."""
+    return sorted(terms_words())

@@ -464,6 +464,31 @@ def test_a_lay_term_split_by_a_side_is_still_read(fy2026):
     assert result.reason("M25461").startswith("lay: fluid knee = effusion of knee")
 
 
+def test_a_lay_term_is_read_in_another_order(fy2026):
+    # The curated terms are phrases ("fluid on the knee", "sore throat"): the same words in
+    # another order mean the same; without it "left knee fluid" was M21.062 (knock knee)
+    # "without the word fluid".
+    result = search_codes(fy2026, "left knee fluid")
+    assert dotted_codes(result, 1) == ["M25.462"]
+    assert result.reason("M25462").startswith("lay: fluid knee = effusion of knee")
+    assert dotted_codes(search_codes(fy2026, "throat sore"), 1) == ["J02.9"]
+
+
+def test_autocomplete_reads_a_lay_term_while_its_last_word_is_typed(fy2026):
+    # As the whole term reads: "sore thr" was M04.8 ("Sore, throat, see also PFAPA") and
+    # "prostate canc" N40.0 "without the word canc".
+    assert suggested(fy2026, "sore thr")[0] == suggested(fy2026, "sore throat")[0] == "J02.9"
+    assert suggested(fy2026, "high blood p")[0] == "I10"  # a letter after two words
+    assert suggested(fy2026, "fluid on the right kn")[0] == "M25.461"
+    result = autocomplete(fy2026, "prostate canc")
+    assert [entry.code for entry in result.codes[:1]] == ["C61"]
+    assert result.reason("C61").startswith("lay: cancer = malignant neoplasm")
+    # One letter after one word starts too many terms to be read as one.
+    sore_t = autocomplete(fy2026, "sore t")
+    assert sore_t.codes
+    assert not any(sore_t.reason(entry.code).startswith("lay:") for entry in sore_t.codes)
+
+
 def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):
     # S61.419- "Laceration, hand" is the unspecified hand; beside it S61.411D says the side
     # and the encounter ("subsequent encounter": "subsequent" says it).
@@ -490,6 +515,26 @@ def test_autocomplete_reads_an_unfinished_word_and_a_slip_in_it(fy2026):
     assert autocomplete(fy2026, "pnue").found.corrected == [("pnue", "pneu…")]
     assert suggested(fy2026, "heart att")[0].startswith("I21")
     assert suggested(fy2026, "type 2 diab")[0] == "E11.9"
+
+
+def test_autocomplete_reads_an_abbreviation_as_typed_not_as_a_slip(fy2026):
+    # None of these starts a word of the titles or the Index: each was "corrected" to the
+    # start of another word (htn: hanging, chf: chorioretinitis).
+    typed = {"htn": "I10", "chf": "I50.9", "ibs": "K58.9", "bph": "N40.0", "osa": "G47.33"}
+    for text, first in typed.items():
+        assert suggested(fy2026, text)[0] == first, text
+        assert autocomplete(fy2026, text).found.corrected == [], text
+
+
+def test_autocomplete_corrects_a_whole_word_that_starts_no_word(fy2026):
+    # No start of a word is one slip away from "athsma" (two letters moved): read as a whole
+    # word, as the search page reads it.
+    assert suggested(fy2026, "athsma")[0] == "J45.909"
+    assert autocomplete(fy2026, "athsma").found.corrected == [("athsma", "asthma")]
+    assert suggested(fy2026, "hemmorhoids")[0] == "K64.9"
+    # Of the starts one slip away, the one whose words the titles use most: migraine (dozens
+    # of titles), not migrans (three).
+    assert suggested(fy2026, "migrane")[0] == "G43.909"
 
 
 def test_autocomplete_finds_nothing_for_nonsense(fy2026):

@@ -7,7 +7,10 @@ bench/queries/second-set.tsv) through the API's search, `GET /api/v1/codes/?q=` 
 Django's test client, on the database DATABASE_URL names, with the bundled releases loaded if
 they are not), and prints top-1, top-5 and MRR@10, overall and per kind of query, then the
 queries whose first answer is not the one expected (with what came first and why), and the
-p50 and p95 time of one search answered from scratch (no cached answer).
+p50 and p95 time of one search answered from scratch (no cached answer). Then the same queries
+as typed into a search box, through the API's autocomplete (`GET /api/v1/autocomplete/?q=`):
+whole, and with the last word cut to its first four letters (queries whose last word is
+longer): top-1 and top-5 of what the box offers before the search is sent.
 
 A query file has one query a line: query TAB the acceptable codes (dotted, space-separated,
 the first the one a coder puts first) [TAB kind]. Without a kind column the kind is read from
@@ -138,6 +141,31 @@ def run(rows: list[dict], release: str, client) -> list[dict]:
     return results
 
 
+# The letters of the last word typed so far, in the typed-in-the-box measure.
+TYPED_LETTERS = 4
+
+
+def typed(rows: list[dict], release: str, client) -> dict[str, list[dict]]:
+    """Each query's rank in the autocomplete's answers: typed whole, and with the last word
+    cut to TYPED_LETTERS letters (only queries whose last word is longer)."""
+    measured: dict[str, list[dict]] = {"whole": [], "cut": []}
+    for row in rows:
+        words = row["query"].split()
+        texts = {"whole": row["query"]}
+        if len(words[-1]) > TYPED_LETTERS:
+            texts["cut"] = " ".join([*words[:-1], words[-1][:TYPED_LETTERS]])
+        for how, text in texts.items():
+            response = client.get("/api/v1/autocomplete/", {"q": text, "release": release})
+            if response.status_code != 200:
+                raise SystemExit(
+                    f"{text!r}: HTTP {response.status_code} {response.content[:300]!r}"
+                )
+            got = [r["code"] for r in response.json()["results"]]
+            rank = next((i for i, code in enumerate(got) if code in row["expected"]), None)
+            measured[how].append({"query": text, "got": got, "rank": rank})
+    return measured
+
+
 def scores(results: list[dict]) -> dict:
     n = len(results)
     return {
@@ -200,6 +228,14 @@ def main() -> None:
                 f"  {r['query']!r}: expected {r['expected'][0]}, got "
                 f"{', '.join(r['got'][:3]) or 'nothing'} ({r['why'][:100]})"
             )
+        in_the_box = typed(kept, args.release, client)
+        print("typed in the search box (autocomplete):")
+        for how, label in (("whole", "whole"), ("cut", f"last word {TYPED_LETTERS} letters")):
+            row = scores(in_the_box[how])
+            print(
+                f"  {label:22} {row['queries']:7} {row['top1']:7.0%} {row['top5']:7.0%} "
+                f"{row['mrr10']:7.2f}"
+            )
         report["files"].append(
             {
                 "file": path.name,
@@ -207,6 +243,8 @@ def main() -> None:
                 "p50_ms": statistics.median(times),
                 "p95_ms": percentile(times, 0.95),
                 "results": results,
+                "typed": {how: scores(rows) for how, rows in in_the_box.items()},
+                "typed_results": in_the_box,
             }
         )
     out = REPO / "bench" / "results"

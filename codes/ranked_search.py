@@ -375,7 +375,7 @@ def _search(
             rest_reading = Reading(rest, reading.reason, reading.whole)
             cost = extra_cost + CHOICE_COST
             _from_index(rest_reading, completions, ranking, parts, release, cost, chosen)
-        _from_tables(reading, ranking, parts, release, extra_cost)
+        _from_tables(reading, completions, ranking, parts, release, extra_cost)
         _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
     scope = set(words)
     codes = ranking.ranked(scope, limit)
@@ -480,16 +480,19 @@ def _words(words: Sequence[str], known) -> list[str]:
 def _query_words(reading: Reading, completions: dict[str, list[str]]) -> list[frozenset[str]]:
     """Each word of a reading as the stems it may be; an unfinished word (`completions`: the
     words it may become) as theirs too."""
-    found = []
-    for word in reading.words:
-        if word in CONNECTORS and word not in SAID_CONNECTORS:
-            continue
-        stems = _stems(word)
-        more = completions.get(word.split("|")[0])
-        if more:
-            stems = stems | frozenset(stem(w) for w in more)
-        found.append(stems)
-    return found
+    return [
+        _word_stems(word, completions)
+        for word in reading.words
+        if word not in CONNECTORS or word in SAID_CONNECTORS
+    ]
+
+
+def _word_stems(word: str, completions: dict[str, list[str]]) -> frozenset[str]:
+    stems = _stems(word)
+    more = completions.get(word.split("|")[0])
+    if more:
+        stems = stems | frozenset(stem(w) for w in more)
+    return stems
 
 
 def _completions(start: str, titles: WordIndex, parts) -> list[str]:
@@ -831,18 +834,21 @@ def _default_score(child: str, header_title: str, codeset: CodeSet) -> float:
     return score
 
 
-def _from_tables(reading, ranking, parts, release, extra_cost) -> None:
-    words = [w.split("|")[0] for w in reading.words]
+def _from_tables(reading, completions, ranking, parts, release, extra_cost) -> None:
+    words = [_table_word(w.split("|")[0], completions) for w in reading.words]
     intent = [DRUG_INTENT[w] for w in words if w in DRUG_INTENT]
     if DRUGS in parts:
         # Intent not stated: the guidelines code an accidental poisoning ("bee sting").
-        rest = [w for w in reading.words if w.split("|")[0] not in DRUG_INTENT]
+        rest = [w for w, read in zip(reading.words, words, strict=True) if read not in DRUG_INTENT]
         rest = [w for w in rest if w not in DRUG_WORDS]
         column = ADVERSE if ADVERSE in intent else intent[0] if intent else ACCIDENTAL
         if UNDERDOSING in intent:
             column = UNDERDOSING
         cost = extra_cost if intent else extra_cost + DRUG_UNSAID_COST
-        _table(ranking, parts[DRUGS], rest, column, release, reading, cost)
+        # A drug still being typed is read as each it may be only once the query says poisoning
+        # or the like: "mell" is not yet Mellaril.
+        typed = completions if intent else {}
+        _table(ranking, parts[DRUGS], rest, column, release, reading, cost, typed)
     behaviour = [BEHAVIOUR[w] for w in words if w in BEHAVIOUR]
     if NEOPLASMS in parts and behaviour:
         column = min(behaviour)  # "secondary cancer": secondary wins over the primary "cancer"
@@ -852,14 +858,23 @@ def _from_tables(reading, ranking, parts, release, extra_cost) -> None:
             column = IN_SITU
         elif BENIGN in behaviour:
             column = BENIGN
-        rest = [w for w in reading.words if w.split("|")[0] not in BEHAVIOUR]
+        rest = [w for w, read in zip(reading.words, words, strict=True) if read not in BEHAVIOUR]
         rest = [w for w in rest if w not in NEOPLASM_WORDS]
-        _table(ranking, parts[NEOPLASMS], rest, column, release, reading, extra_cost)
+        _table(ranking, parts[NEOPLASMS], rest, column, release, reading, extra_cost, completions)
 
 
-def _table(ranking, part_and_lender, rest, column, release, reading, extra_cost):
+def _table_word(word: str, completions: dict[str, list[str]]) -> str:
+    """The word, or, when it is still being typed, the intent or behaviour word it may become
+    ("aspirin pois": poisoning; "colon canc": cancer)."""
+    if word in DRUG_INTENT or word in BEHAVIOUR:
+        return word
+    return next((w for w in completions.get(word, ()) if w in DRUG_INTENT or w in BEHAVIOUR), word)
+
+
+def _table(ranking, part_and_lender, rest, column, release, reading, extra_cost, completions):
     terms, lender = part_and_lender
-    words = [_stems(w) for w in rest if w not in CONNECTORS]
+    # A site or drug still being typed is each word it may become ("secondary cancer of liv").
+    words = [_word_stems(w, completions) for w in rest if w not in CONNECTORS]
     if not words:
         return
     implied = NEOPLASM_IMPLIED if terms.part == NEOPLASMS else frozenset()

@@ -475,18 +475,29 @@ def test_a_lay_term_is_read_in_another_order(fy2026):
 
 
 def test_autocomplete_reads_a_lay_term_while_its_last_word_is_typed(fy2026):
-    # As the whole term reads: "sore thr" was M04.8 ("Sore, throat, see also PFAPA") and
-    # "prostate canc" N40.0 "without the word canc".
+    # As the whole term reads: "sore thr" was M04.8 ("Sore, throat, see also PFAPA").
     assert suggested(fy2026, "sore thr")[0] == suggested(fy2026, "sore throat")[0] == "J02.9"
     assert suggested(fy2026, "high blood p")[0] == "I10"  # a letter after two words
     assert suggested(fy2026, "fluid on the right kn")[0] == "M25.461"
-    result = autocomplete(fy2026, "prostate canc")
-    assert [entry.code for entry in result.codes[:1]] == ["C61"]
-    assert result.reason("C61").startswith("lay: cancer = malignant neoplasm")
+    # A lay term of one word, from its first four letters.
+    result = autocomplete(fy2026, "bleeding pile")
+    assert [entry.code for entry in result.codes[:1]] == ["K649"]
+    assert result.reason("K649").startswith("lay: piles = hemorrhoids")
     # One letter after one word starts too many terms to be read as one.
     sore_t = autocomplete(fy2026, "sore t")
     assert sore_t.codes
     assert not any(sore_t.reason(entry.code).startswith("lay:") for entry in sore_t.codes)
+
+
+def test_autocomplete_reads_the_tables_while_a_word_is_typed(fy2026):
+    # The intent or the behaviour being typed chooses the column; the drug or the site being
+    # typed, the row: "aspirin pois" was T39.013A (assault, from "Aspirin" by its title words).
+    assert suggested(fy2026, "aspirin pois")[0] == "T39.011A"
+    assert suggested(fy2026, "overdose of oxyc")[0] == "T40.2X1A"
+    assert suggested(fy2026, "secondary cancer of liv")[0] == "C78.7"
+    assert suggested(fy2026, "benign tumor of colo")[0] == "D12.6"
+    # Without a word of poisoning, a half-typed word is no drug's: "mell" is not Mellaril.
+    assert suggested(fy2026, "mell")[0] == "E11.9"
 
 
 def test_the_encounter_beside_a_term_need_not_be_said_and_may_be_half_typed(fy2026):

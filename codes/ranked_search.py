@@ -366,10 +366,16 @@ def _search(
     whole = any(reading.whole for reading in read) and not _names_a_main_term(
         _words(words, known), parts
     )
+    searched: dict[tuple[str, ...], float] = {}  # the words of each reading, at its cost
     for number, reading in enumerate(read):
         typed_first = number == 0 and not whole
         extra_cost = 0.0 if (reading.whole and whole) or typed_first else READING_COST
         reading = Reading(tuple(_words(reading.words, known)), reading.reason, reading.whole)
+        # The same words again ("fracture" is also the start of the lay "fractured", which
+        # means fracture) find nothing cheaper.
+        if searched.get(reading.words, extra_cost + 1) <= extra_cost:
+            continue
+        searched[reading.words] = extra_cost
         _from_index(reading, completions, ranking, parts, release, extra_cost)
         for chosen, rest in _choices(_choice_finished(reading.words, words, typing)):
             rest_reading = Reading(rest, reading.reason, reading.whole)

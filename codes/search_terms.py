@@ -113,9 +113,17 @@ def _term(span: list[str], *, unfinished: bool) -> tuple[Term, bool] | None:
     if not unfinished or len(span[-1]) < _LETTERS_TYPED.get(len(span), 1):
         return None
     for term in _terms_by_start().get(tuple(span[:-1]), ()):
-        if term.words[-1].startswith(span[-1]) and (len(span) > 1 or term.kind == "lay"):
+        if term.words[-1].startswith(span[-1]) and (len(span) > 1 or _tells_more(term, span[0])):
             return term, True
     return None
+
+
+def _tells_more(term: Term, start: str) -> bool:
+    """Whether a lay term of one word says more than its start does: "pile" is the start of
+    piles (hemorrhoids); "fract" of fractured, which means fracture, a word "fract" starts."""
+    return term.kind == "lay" and not all(
+        len(meaning) == 1 and meaning[0].startswith(start) for meaning in term.meanings
+    )
 
 
 # Letters of an unfinished word that start a term, by the words of the term: one letter after

@@ -182,13 +182,19 @@ def request_lists(port: int, folder: Path, levels: list[int], seed: int = 2026) 
     lines.update(scenario_lines(shuffled[:WARM_CODES], rng))
     lines["index page"] = index_pages[: WARM_CODES // 2]
     # A cold line is one no other list has (titles share words, codes share their starts).
+    # Three phrases of a title, and a third of the lines at one connection's share of the
+    # others: a fast host answers over ten thousand first visits in a row at 16 connections,
+    # and a list that runs out is answered from the cache past its end.
     sent = {line for content in lines.values() for line in content}
-    for name, content in scenario_lines(shuffled[WARM_CODES:], rng).items():
+    weights = [1 if connections == 1 else 3 for connections in levels]
+    for name, content in scenario_lines(shuffled[WARM_CODES:], rng, phrases=3).items():
         fresh = [line for line in dict.fromkeys(content) if line not in sent]
         rng.shuffle(fresh)
-        share = len(fresh) // len(levels)
-        for number, connections in enumerate(levels):
-            lines[f"{name} cold@{connections}"] = fresh[number * share : (number + 1) * share]
+        start = 0
+        for weight, connections in zip(weights, levels, strict=True):
+            end = start + len(fresh) * weight // sum(weights)
+            lines[f"{name} cold@{connections}"] = fresh[start:end]
+            start = end
     for number, connections in enumerate(levels):
         first = WARM_CODES // 2 + number * INDEX_COLD_LINES
         lines[f"index page cold@{connections}"] = index_pages[first : first + INDEX_COLD_LINES]
@@ -241,18 +247,20 @@ def mixed_lines(lines: dict[str, list[str]], mix: dict[str, int], rng: random.Ra
     return [line for name, count in mix.items() for line in rng.sample(lines[name] * count, count)]
 
 
-def scenario_lines(rows: list[dict], rng: random.Random) -> dict[str, list[str]]:
-    """Request lines of the cached scenarios, from rows of the release's CSV download."""
+def scenario_lines(
+    rows: list[dict], rng: random.Random, *, phrases: int = 1
+) -> dict[str, list[str]]:
+    """Request lines of the cached scenarios, from rows of the release's CSV download; of each
+    title up to `phrases` word phrases (one or two words, from different starts)."""
     codes = [row["dotted"] for row in rows]
     words = []
     for row in rows:
         title = [w for w in row["long_title"].lower().replace(",", " ").split() if w.isalpha()]
         title = [w for w in title if len(w) > 3 and w not in TITLE_STOPWORDS]
-        if title:
-            start = rng.randrange(len(title))
+        for start in rng.sample(range(len(title)), min(phrases, len(title))):
             words.append(" ".join(title[start : start + rng.choice((1, 2))]))
     typed = [code[: rng.randint(1, 5)] for code in codes[: len(codes) // 2]]
-    for phrase in words[: len(codes) // 2]:
+    for phrase in words[: len(words) // 2]:
         # What a type-ahead has been sent: the words typed so far, the last one unfinished.
         *done, last = phrase.split()
         typed.append(" ".join([*done, last[: rng.randint(3, len(last))]]))

@@ -315,6 +315,8 @@ def test_lay_words_and_abbreviations_find_what_coders_mean(fy2026):
         "gerd": "K21.9",
         "chf": "I50.9",
         "high blood pressure": "I10",
+        "high bp": "I10",
+        "hbp": "I10",
         "afib": "I48.91",
         "shingles": "B02.9",
         "strep throat": "J02.0",

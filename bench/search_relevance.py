@@ -231,6 +231,8 @@ def main() -> None:
         in_the_box = typed(kept, args.release, client)
         print("typed in the search box (autocomplete):")
         for how, label in (("whole", "whole"), ("cut", f"last word {TYPED_LETTERS} letters")):
+            if not in_the_box[how]:
+                continue  # no query's last word is longer
             row = scores(in_the_box[how])
             print(
                 f"  {label:22} {row['queries']:7} {row['top1']:7.0%} {row['top5']:7.0%} "
@@ -243,7 +245,7 @@ def main() -> None:
                 "p50_ms": statistics.median(times),
                 "p95_ms": percentile(times, 0.95),
                 "results": results,
-                "typed": {how: scores(rows) for how, rows in in_the_box.items()},
+                "typed": {how: scores(rows) for how, rows in in_the_box.items() if rows},
                 "typed_results": in_the_box,
             }
         )

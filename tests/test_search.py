@@ -545,8 +545,8 @@ def test_autocomplete_corrects_a_whole_word_that_starts_no_word(fy2026):
     assert suggested(fy2026, "athsma")[0] == "J45.909"
     assert autocomplete(fy2026, "athsma").found.corrected == [("athsma", "asthma")]
     assert suggested(fy2026, "hemmorhoids")[0] == "K64.9"
-    # Of the starts one slip away, the one whose words the titles use most: migraine (dozens
-    # of titles), not migrans (three).
+    # Of the starts one slip away that start as many words, the one whose words the titles
+    # use most: migraine (dozens of titles), not migrans (three).
     assert suggested(fy2026, "migrane")[0] == "G43.909"
 
 

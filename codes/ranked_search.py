@@ -964,11 +964,17 @@ def _from_titles(
 def _corrections(words, typing, titles: WordIndex, parts) -> list[str]:
     """The words, each one no title, inclusion term, Index term or curated term has (and long
     enough to be a misspelling rather than an abbreviation) replaced by the closest title
-    word."""
+    word. A word still being typed is kept while it starts one (a curated one included); one
+    that starts none is whole and misspelt ("athsma": asthma)."""
     corrected = []
     for position, word in enumerate(words):
         unfinished = typing and position == len(words) - 1
-        if unfinished or len(word) < 5 or word.isdigit() or _is_known(word, titles, parts):
+        if (
+            len(word) < 5
+            or word.isdigit()
+            or _is_known(word, titles, parts)
+            or (unfinished and _starts_a_curated_word(word))
+        ):
             corrected.append(word)
         else:
             corrected.append(titles.corrected(word))

@@ -217,12 +217,7 @@ def autocomplete(release: Release, query: str, *, limit: int = 10) -> SearchResu
             # A code itself first, then its family in tabular order; or the codes it starts.
             kind, start = code_search
             return SearchResult(kind, text, _first_under(codeset, start, limit))
-    published = published_releases()
-    found = find(release, text, published, typing=True, limit=limit)
-    if not found.codes:
-        # Nothing starts so: the last word may be whole and misspelt ("athsma"), which a word
-        # read as finished is corrected for.
-        found = find(release, text, published, limit=limit)
+    found = find(release, text, published_releases(), typing=True, limit=limit)
     return SearchResult(WORDS, text, [codeset.entries[c] for c in found.codes[:limit]], found)
 
 

@@ -51,7 +51,7 @@ class SeventhCharacter(NamedTuple):
         return f"{self.meaning} ({'; '.join(self.notes)})" if self.notes else self.meaning
 
 
-@dataclass
+@dataclass(eq=False)  # one per release, held: hashed as itself (a search keys caches on it)
 class CodeSet:
     release_id: int
     entries: dict[str, Entry]

@@ -47,7 +47,7 @@ class Hit(NamedTuple):
     target: int  # the term whose code it is (itself, its see target, or the one above)
 
 
-@dataclass
+@dataclass(eq=False)  # one per Index part, held: hashed as itself (a search keys caches on it)
 class PartTerms:
     """The terms of one part of one Index, searchable by their words."""
 

@@ -35,7 +35,7 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from codes.codeset import CodeSet, Entry, codeset_for
@@ -156,6 +156,7 @@ CHOICE_COST = 0.3  # a code chosen under an Index entry: after one the Index giv
 CHOICE_UNSAID_COST = 1.0  # an Index entry none of whose codes says the side or encounter
 CHOSEN_HITS = 10  # the best Index entries of a part chosen under, at most
 CHOICE_READ = 300  # codes under an entry read for the choice, at most
+PRINTED_HELD = 8_000  # Index codes held as what they stand for in a release (_printed_as)
 
 
 @dataclass
@@ -178,9 +179,12 @@ class _Ranking:
         self.codeset = codeset
         self.found: dict[str, tuple[float, str]] = {}  # code -> its lowest cost, and why
 
-    def add(self, code: str, cost: float, reason: str) -> None:
-        if self.improves(code, cost):
-            self.found[code] = (cost, reason)
+    def add(self, code: str, cost: float, reason: str, note: str = "") -> None:
+        """The code at that cost, for the reason and what the note adds to it, if no lower
+        cost is known."""
+        known = self.found.get(code)
+        if known is None or cost < known[0]:
+            self.found[code] = (cost, reason + note if note else reason)
 
     def improves(self, code: str, cost: float) -> bool:
         """Whether the code at that cost would be kept: a reason is worth writing."""
@@ -190,16 +194,9 @@ class _Ranking:
     def reason(self, code: str) -> str:
         return self.found[code][1]
 
-    def ranked(self, scope: set[str], limit: int | None = None) -> list[str]:
-        """The codes found, best first; the first `limit` only (the same as the first of all of
-        them, without ordering the rest)."""
-        key = self.order(scope)
-        if limit is not None:
-            return heapq.nsmallest(limit, self.found, key=key)
-        return sorted(self.found, key=key)
-
-    def order(self, scope: set[str]) -> Callable[[str], tuple[float, int]]:
-        """The key the codes are ranked by: (cost, tabular order)."""
+    def ranked(self, scope: set[str], limit: int | None = None) -> list[tuple[float, int, str]]:
+        """(cost, tabular order, code) of the codes found, best first; the first `limit` only
+        (the same as the first of all of them, without ordering the rest)."""
         # Codes of a chapter kept for what the query does not say (external causes,
         # pregnancy...) come after the others.
         penalty = {
@@ -207,14 +204,15 @@ class _Ranking:
             for letter, chapter_words in SCOPED_CHAPTERS.items()
             if chapter_words.isdisjoint(scope)
         }
-        found = self.found
         entries = self.codeset.entries
-
-        def key(code: str) -> tuple:
-            entry = entries.get(code)
-            return found[code][0] + penalty.get(code[0], 0.0), entry.sequence if entry else 0
-
-        return key
+        keyed = [
+            (cost + penalty.get(code[0], 0.0), entries[code].sequence, code)
+            for code, (cost, _) in self.found.items()
+        ]
+        if limit is not None:
+            return heapq.nsmallest(limit, keyed)
+        keyed.sort()
+        return keyed
 
 
 def find(
@@ -309,7 +307,7 @@ def _without_a_word(words, typing, codeset, titles, parts, release) -> Found | N
                 reason = f"without the {noun} {missing}: {found.reasons[code]}"
                 ranking.add(code, dropped * DROPPED_WORD_COST + found.costs[code], reason)
         if ranking.found:
-            codes = ranking.ranked(set(words))
+            codes = [code for _, _, code in ranking.ranked(set(words))]
             return Found(
                 codes,
                 {code: ranking.reason(code) for code in codes},
@@ -383,18 +381,17 @@ def _search(
             _from_index(rest_reading, completions, ranking, parts, release, cost, chosen)
         _from_tables(reading, completions, ranking, parts, release, extra_cost)
         _from_titles(reading, typing, completions, ranking, titles, codeset, extra_cost)
-    scope = set(words)
-    codes = ranking.ranked(scope, limit)
+    ranked = ranking.ranked(set(words), limit)
+    codes = [code for _, _, code in ranked]
     reasons = {code: ranking.reason(code) for code in codes}
     spelled = [(a, b) for a, b in zip(words, corrected, strict=True) if a != b]
-    key = ranking.order(scope)
     return Found(
         codes,
         reasons,
         {part: lender for part, (_, lender) in parts.items()},
         # Said when the best result was found by the corrected spelling.
         spelled if codes and reasons[codes[0]].startswith("spelling corrected") else [],
-        {code: key(code)[0] for code in codes},
+        {code: cost for cost, _, code in ranked},
     )
 
 
@@ -593,25 +590,40 @@ def _add_printed(
     *,
     printed_at: tuple[PartTerms, int] | None = None,
 ) -> None:
-    """The codes an Index code stands for in the release: itself, or its default then itself
-    (a header), or what replaced it. Of a header, the code under it whose title says the
-    words of the path of the term it is printed at (`printed_at`) that the header's does not
-    is before its default: "Sepsis, Escherichia coli" prints A41.5, and A41.51 Sepsis due to
-    Escherichia coli is the one, not A41.50 Gram-negative sepsis, unspecified; "Ulcer,
-    pressure, stage 2, sacral region" prints L89.15-, and L89.152 says stage 2."""
+    """The codes an Index code stands for in the release, at the cost, for the reason: itself
+    (most are billable codes of the release), else as _printed_as says."""
     parsed = _printed_code(printed)
     if parsed is None:
         return
     code = parsed[0]
-    codeset = ranking.codeset
-    if code not in codeset:
-        successors = [s.code for s in successors_of(code, codeset)]
-        if not successors:
-            return
-        reason = f"{reason} ({dotted(code)} is not in the release: its successor)"
-        for position, successor in enumerate(successors[:5]):
-            _add_code(ranking, successor, cost + 0.01 * position, reason)
+    entry = ranking.codeset.get(code)
+    if entry is not None and entry.is_billable:
+        ranking.add(code, cost, reason)
         return
+    for found, more, note in _printed_as(ranking.codeset, code, printed_at):
+        ranking.add(found, cost + more, reason, note)
+
+
+@functools.lru_cache(maxsize=PRINTED_HELD)
+def _printed_as(
+    codeset: CodeSet, code: str, printed_at: tuple[PartTerms, int] | None
+) -> tuple[tuple[str, float, str], ...]:
+    """What an Index code that is no billable code of the release stands for, as (code, added
+    cost, added reason): its default then itself (a header), or what replaced it. Of a header,
+    the code under it whose title says the words of the path of the term it is printed at
+    (`printed_at`) that the header's does not is before its default: "Sepsis, Escherichia
+    coli" prints A41.5, and A41.51 Sepsis due to Escherichia coli is the one, not A41.50
+    Gram-negative sepsis, unspecified; "Ulcer, pressure, stage 2, sacral region" prints
+    L89.15-, and L89.152 says stage 2. The same terms come up query after query: worked out
+    once."""
+    if code not in codeset:
+        note = f" ({dotted(code)} is not in the release: its successor)"
+        successors = [s.code for s in successors_of(code, codeset)]
+        return tuple(
+            (found, more + 0.01 * position, note + more_note)
+            for position, successor in enumerate(successors[:5])
+            for found, more, more_note in _code_as(successor, codeset)
+        )
     entry = codeset.entries[code]
     if printed_at is not None and not entry.is_billable:
         terms, term = printed_at
@@ -630,12 +642,11 @@ def _add_printed(
         if found is not None:
             title = codeset.entries[found].title
             words = " ".join(dict.fromkeys(w for w in tokens(title) if stem(w) in wanted))
-            ranking.add(
-                found, cost, f"{reason} (says {words}: {dotted(found)}, under {dotted(code)})"
+            return (
+                (found, 0.0, f" (says {words}: {dotted(found)}, under {dotted(code)})"),
+                (code, 0.1, ""),
             )
-            ranking.add(code, cost + 0.1, reason)
-            return
-    _add_code(ranking, code, cost, reason)
+    return _code_as(code, codeset)
 
 
 def _add_chosen(
@@ -750,16 +761,23 @@ _printed_code = functools.lru_cache(maxsize=20_000)(printed_code)
 
 
 def _add_code(ranking: _Ranking, code: str, cost: float, reason: str) -> None:
-    entry = ranking.codeset.get(code)
+    for found, more, note in _code_as(code, ranking.codeset):
+        ranking.add(found, cost + more, reason, note)
+
+
+def _code_as(code: str, codeset: CodeSet) -> tuple[tuple[str, float, str], ...]:
+    """A code of the release as what it stands for: itself (billable), else its default, then
+    itself just after."""
+    entry = codeset.get(code)
     if entry is None:
-        return
+        return ()
     if entry.is_billable:
-        ranking.add(code, cost, reason)
-        return
-    default = default_of(code, ranking.codeset)
-    if default is not None and ranking.improves(default, cost):
-        ranking.add(default, cost, f"{reason} (the default of {dotted(code)})")
-    ranking.add(code, cost + 0.1, reason)
+        return ((code, 0.0, ""),)
+    default = default_of(code, codeset)
+    header = (code, 0.1, "")
+    if default is None:
+        return (header,)
+    return (default, 0.0, f" (the default of {dotted(code)})"), header
 
 
 def default_of(header: str, codeset: CodeSet) -> str | None:

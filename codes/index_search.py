@@ -16,7 +16,7 @@ that Index, its own or borrowed: the codes it names are mapped to a release by t
 import bisect
 import re
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from codes.models import IndexTerm, ReleaseIndex
@@ -33,6 +33,9 @@ from codes.word_index import (
 _HYPHENATED_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 # Indexes whose terms a process keeps (each release's own, and those lent to others).
 CACHED_INDEXES = 6
+# One-word matches a part keeps ("fracture" is searched alone and in the readings of many
+# queries; ~1 KB each).
+ONE_WORD_HELD = 1_000
 
 
 class Hit(NamedTuple):
@@ -69,6 +72,8 @@ class PartTerms:
     # Terms that only send to a main term ("Varicose, vein, see Varix"), by each stem of their
     # path's names: (the term, those stems, the main term).
     redirects: dict[str, list[tuple[int, frozenset[str], int]]]
+    # The hits of one word, as found: (words, limit, coded) -> (terms, extras), oldest first.
+    one_word: dict[tuple, tuple[array, array]] = field(default_factory=dict, repr=False)
 
     def path(self, term: int) -> list[int]:
         """The term, then every term above it up to its main term."""
@@ -96,6 +101,12 @@ class PartTerms:
         that range (a main term's subtree)."""
         if not words:
             return []
+        one_word = (
+            (words[0], limit, coded) if len(words) == 1 and not implied and not within else None
+        )
+        held = self.one_word.get(one_word) if one_word else None
+        if held is not None:
+            return [self._hit(term, extra) for term, extra in zip(*held, strict=True)]
         having = [self._having(stems) for stems in words]
         if any(not found for found in having):
             return []
@@ -157,13 +168,23 @@ class PartTerms:
                 ranked.append((extra, level[candidate], candidate))
         ranked.sort()
         hits = []
-        for extra, level, term in ranked:
-            code, via, target = self._code(term)
-            if code or not coded:
-                hits.append(Hit(term, extra, level, code, via, target))
+        for extra, _, term in ranked:
+            hit = self._hit(term, extra)
+            if hit.code or not coded:
+                hits.append(hit)
                 if len(hits) == limit:
                     break
+        if one_word:
+            while len(self.one_word) >= ONE_WORD_HELD:
+                self.one_word.pop(next(iter(self.one_word), None), None)
+            self.one_word[one_word] = (
+                array("i", [h.term for h in hits]),
+                array("d", [h.extra for h in hits]),
+            )
         return hits
+
+    def _hit(self, term: int, extra: float) -> Hit:
+        return Hit(term, extra, self.level[term], *self._code(term))
 
     def continued(self, words: list[frozenset[str]], limit: int) -> list[tuple[int, "Hit"]]:
         """Where a term that sends to a main term has some of the words, the rest found under

@@ -277,6 +277,45 @@ def test_a_deleted_code_is_carried_to_its_successors(fy2026):
     assert all(code.replace(".", "") in codeset for code in dotted_codes(result))
 
 
+def test_an_index_code_stands_for_what_it_is_in_each_release_that_reads_it(fy2026):
+    # FY2017's Index prints S63.13- for "Dislocation, interphalangeal, thumb, proximal joint":
+    # a header of FY2017 (its default first), not in FY2026 (its successors). What a printed
+    # code stands for is held per release: whichever release asks first, each gets its own.
+    fy2017 = Release.objects.get(label="FY2017")
+    query = "dislocation interphalangeal thumb proximal joint"
+    for release, first, note in [
+        (fy2026, "S63.1", "(S63.13 is not in the release: its successor)"),
+        (fy2017, "S63.13", "(the default of S63.13)"),
+        (fy2026, "S63.1", "(S63.13 is not in the release: its successor)"),
+    ]:
+        result = search_codes(release, query)
+        code = result.codes[0]
+        assert code.dotted.startswith(first), release
+        assert result.reason(code.code).endswith(note), release
+
+
+def test_a_one_word_match_held_is_the_match_worked_out(fy2026):
+    from codes.importer.index_xml import DISEASES
+    from codes.ranked_search import _stems, index_parts
+    from codes.selection import published_releases
+
+    terms = index_parts(fy2026, published_releases())[DISEASES][0]
+    asked = [(60, True), (5, True), (60, False)]  # (limit, coded)
+    for word in ("fracture", "pneumonia", "ulcer"):
+        words = [_stems(word)]
+        worked_out = {}
+        for limit, coded in asked:
+            terms.one_word.clear()
+            worked_out[limit, coded] = terms.match(words, limit, coded=coded)
+        assert worked_out[5, True] == worked_out[60, True][:5]
+        terms.one_word.clear()
+        for limit, coded in asked:
+            terms.match(words, limit, coded=coded)
+        assert len(terms.one_word) == len(asked)
+        for limit, coded in asked:  # each as held, beside the others
+            assert terms.match(words, limit, coded=coded) == worked_out[limit, coded], word
+
+
 def test_the_drug_table_answers_poisonings_adverse_effects_and_underdosing(fy2026):
     def first(query):
         return dotted_codes(search_codes(fy2026, query), 1)[0]

@@ -18,6 +18,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 from codes.models import IndexTerm, ReleaseIndex
 from codes.release_memory import ReleaseMemory
@@ -72,8 +73,11 @@ class PartTerms:
     # Terms that only send to a main term ("Varicose, vein, see Varix"), by each stem of their
     # path's names: (the term, those stems, the main term).
     redirects: dict[str, list[tuple[int, frozenset[str], int]]]
-    # The hits of one word, as found: (words, limit, coded) -> (terms, extras), oldest first.
+    # The hits of one word, as found: (words, limit, coded) -> (terms, extras).
     one_word: dict[tuple, tuple[array, array]] = field(default_factory=dict, repr=False)
+    # What the terms' codes stand for in each code set that reads the part (a header's
+    # default...: codes.ranked_search._add_printed), held while the code set is.
+    printed_in: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
 
     def path(self, term: int) -> list[int]:
         """The term, then every term above it up to its main term."""
@@ -175,8 +179,8 @@ class PartTerms:
                 if len(hits) == limit:
                     break
         if one_word:
-            while len(self.one_word) >= ONE_WORD_HELD:
-                self.one_word.pop(next(iter(self.one_word), None), None)
+            if len(self.one_word) >= ONE_WORD_HELD:
+                self.one_word.clear()  # (not oldest first: another thread may be adding)
             self.one_word[one_word] = (
                 array("i", [h.term for h in hits]),
                 array("d", [h.extra for h in hits]),

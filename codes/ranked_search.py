@@ -156,7 +156,7 @@ CHOICE_COST = 0.3  # a code chosen under an Index entry: after one the Index giv
 CHOICE_UNSAID_COST = 1.0  # an Index entry none of whose codes says the side or encounter
 CHOSEN_HITS = 10  # the best Index entries of a part chosen under, at most
 CHOICE_READ = 300  # codes under an entry read for the choice, at most
-PRINTED_HELD = 8_000  # Index codes held as what they stand for in a release (_printed_as)
+PRINTED_HELD = 5_000  # Index codes a part holds as what they stand for in a release (~0.5 KB)
 
 
 @dataclass
@@ -596,15 +596,27 @@ def _add_printed(
     if parsed is None:
         return
     code = parsed[0]
-    entry = ranking.codeset.get(code)
+    codeset = ranking.codeset
+    entry = codeset.get(code)
     if entry is not None and entry.is_billable:
         ranking.add(code, cost, reason)
         return
-    for found, more, note in _printed_as(ranking.codeset, code, printed_at):
+    if printed_at is None:
+        stands_for = _printed_as(codeset, code, None)
+    else:
+        # The same terms come up query after query: held by the part, for each code set that
+        # reads it (and gone with either).
+        terms, term = printed_at
+        held = terms.printed_in.setdefault(codeset, {})
+        stands_for = held.get((code, term))
+        if stands_for is None:
+            if len(held) >= PRINTED_HELD:
+                held.clear()
+            stands_for = held[code, term] = _printed_as(codeset, code, printed_at)
+    for found, more, note in stands_for:
         ranking.add(found, cost + more, reason, note)
 
 
-@functools.lru_cache(maxsize=PRINTED_HELD)
 def _printed_as(
     codeset: CodeSet, code: str, printed_at: tuple[PartTerms, int] | None
 ) -> tuple[tuple[str, float, str], ...]:
@@ -614,8 +626,7 @@ def _printed_as(
     (`printed_at`) that the header's does not is before its default: "Sepsis, Escherichia
     coli" prints A41.5, and A41.51 Sepsis due to Escherichia coli is the one, not A41.50
     Gram-negative sepsis, unspecified; "Ulcer, pressure, stage 2, sacral region" prints
-    L89.15-, and L89.152 says stage 2. The same terms come up query after query: worked out
-    once."""
+    L89.15-, and L89.152 says stage 2."""
     if code not in codeset:
         note = f" ({dotted(code)} is not in the release: its successor)"
         successors = [s.code for s in successors_of(code, codeset)]

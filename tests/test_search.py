@@ -294,6 +294,29 @@ def test_an_index_code_stands_for_what_it_is_in_each_release_that_reads_it(fy202
         assert result.reason(code.code).endswith(note), release
 
 
+def test_what_a_printed_code_stands_for_is_held_no_longer_than_its_code_set(fy2026):
+    # A code set dropped from a worker's memory (more releases served than it holds) is not
+    # kept alive by what the Index's codes stood for in it.
+    import gc
+
+    from codes.codeset import _build
+    from codes.importer.index_xml import DISEASES
+    from codes.ranked_search import _add_printed, _Ranking, index_parts
+    from codes.selection import published_releases
+
+    terms = index_parts(fy2026, published_releases())[DISEASES][0]
+    # "Sepsis, Escherichia coli" prints A41.5, a header: its code under it is worked out.
+    term = next(t for t in range(1, len(terms.codes)) if terms.codes[t].rstrip("-") == "A41.5")
+    held_before = len(terms.printed_in)
+    codeset = _build(fy2026)  # as a worker builds it again after dropping it
+    ranking = _Ranking(codeset)
+    _add_printed(ranking, terms.codes[term], 0.0, "Index", printed_at=(terms, term))
+    assert ranking.found and len(terms.printed_in) == held_before + 1
+    del codeset, ranking
+    gc.collect()
+    assert len(terms.printed_in) == held_before
+
+
 def test_a_one_word_match_held_is_the_match_worked_out(fy2026):
     from codes.importer.index_xml import DISEASES
     from codes.ranked_search import _stems, index_parts

@@ -51,7 +51,7 @@ class SeventhCharacter(NamedTuple):
         return f"{self.meaning} ({'; '.join(self.notes)})" if self.notes else self.meaning
 
 
-@dataclass(eq=False)  # one per release, held: hashed as itself (a search keys caches on it)
+@dataclass(eq=False)  # hashed as itself: the Index parts hold what their codes are in it (weakly)
 class CodeSet:
     release_id: int
     entries: dict[str, Entry]

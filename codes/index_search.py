@@ -51,7 +51,7 @@ class Hit(NamedTuple):
     target: int  # the term whose code it is (itself, its see target, or the one above)
 
 
-@dataclass(eq=False)  # one per Index part, held: hashed as itself (a search keys caches on it)
+@dataclass
 class PartTerms:
     """The terms of one part of one Index, searchable by their words."""
 

@@ -186,11 +186,6 @@ class _Ranking:
         if known is None or cost < known[0]:
             self.found[code] = (cost, reason + note if note else reason)
 
-    def improves(self, code: str, cost: float) -> bool:
-        """Whether the code at that cost would be kept: a reason is worth writing."""
-        known = self.found.get(code)
-        return known is None or cost < known[0]
-
     def reason(self, code: str) -> str:
         return self.found[code][1]
 

@@ -18,7 +18,7 @@ import psycopg
 from django.apps import apps
 from django.conf import settings
 
-from tests.conftest import REPO
+from tests.conftest import REPO, checksum_sql
 
 # What every process started here gets besides the database: production-like settings with
 # plain HTTP on loopback and no rate limits (the load would be throttled, not measured).
@@ -96,17 +96,11 @@ class DedicatedDatabase:
     def release_tables(self) -> dict[str, tuple[int, str]]:
         """Row count and a checksum of every row of every table of the codes app (the
         counterpart of conftest.release_tables_fingerprint for this database)."""
-        fingerprint = {}
         with self.connect() as connection:
-            for model in apps.get_app_config("codes").get_models():
-                table = model._meta.db_table
-                key = model._meta.pk.column
-                rows = f'SELECT t."{key}" AS k, md5(t::text) AS digest FROM "{table}" t'
-                checksum = "md5(coalesce(string_agg(digest, '' ORDER BY k), ''))"
-                fingerprint[model.__name__] = connection.execute(
-                    f"SELECT count(*), {checksum} FROM ({rows}) r"
-                ).fetchone()
-        return fingerprint
+            return {
+                model.__name__: connection.execute(checksum_sql(model)).fetchone()
+                for model in apps.get_app_config("codes").get_models()
+            }
 
     def manage(self, *args: str, check: bool = True, timeout: float = 300):
         return manage(self.env, *args, check=check, timeout=timeout)

@@ -6,6 +6,8 @@ import hashlib
 import html
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from codes.importer.borrowed_structure import Placement, Range, nearest_source, place_categories
@@ -173,17 +175,43 @@ def test_the_api_says_notes_are_unavailable_rather_than_listing_none(api):
     assert "notesUnavailable" not in lookup.content.decode()
 
 
+def placements(release: Release) -> dict[str, tuple[int | None, str | None]]:
+    """Each category of the release: the number of its chapter and the id of its section."""
+    return {
+        code: (chapter, section)
+        for code, chapter, section in Code.objects.filter(release=release, depth=0).values_list(
+            "code", "chapter__number", "section__section_id"
+        )
+    }
+
+
 def test_a_nearer_source_takes_over_and_a_deleted_one_hands_over_to_the_next():
     only_these_releases()
     fy2026 = fy2026_with_xml()
     april = april_2025_alone()
     assert april.structure_from == fy2026
     assert april.report["unplaced"] == []
-    fy2025 = fy2025_with_xml()
+    placed_by_fy2026 = placements(april)
+    with CaptureQueriesContext(connection) as queries:
+        fy2025 = fy2025_with_xml()
     april.refresh_from_db()
     # 182 days after FY2025, 183 before FY2026.
     assert april.structure_from == fy2025
     assert Section.objects.filter(release=april).count() == 296
+    # The chapters and sections are rewritten in place: only the codes of the categories that
+    # moved are written again, by one UPDATE a run of them, not all 74,000.
+    moved = {
+        category
+        for category, placement in placements(april).items()
+        if placement != placed_by_fy2026[category]
+    }
+    code_writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('UPDATE "codes_code"')
+        and f'"codes_code"."release_id" = {april.pk}' in query["sql"]
+    ]
+    assert len(code_writes) <= len(moved) < 20, (moved, code_writes)
     fy2025.unpublish()
     april.refresh_from_db()
     assert april.structure_from == fy2026

@@ -108,15 +108,15 @@ def refresh_borrowed_structures(*, progress: Progress = lambda message: None) ->
 
 
 def borrow_structure(release: Release, source: Release | None) -> None:
-    """Replace the chapters and sections of `release` (one without tabular XML) by copies of
-    those of `source`, placing its codes by category; with no source, leave it without."""
-    # Codes first: deleting a chapter would cascade to the codes still pointing at it.
-    Code.objects.filter(release=release).update(chapter=None, section=None)
-    Section.objects.filter(release=release).delete()
-    Chapter.objects.filter(release=release).delete()
+    """Give `release` (one without tabular XML) copies of the chapters and sections of
+    `source`, its codes placed by category; with no source, leave it without."""
     release.structure_from = source
     if source is None:
         release.structure = Release.Structure.NONE
+        # Codes first: deleting a chapter would cascade to the codes still pointing at it.
+        Code.objects.filter(release=release).update(chapter=None, section=None)
+        Section.objects.filter(release=release).delete()
+        Chapter.objects.filter(release=release).delete()
         unplaced: list[str] = []
         chapter_count = section_count = 0
     else:
@@ -155,46 +155,52 @@ def structure_message(source: Release | None) -> str:
 
 def _copy_and_place(release: Release, source: Release) -> tuple[list[str], int, int]:
     """Copy the chapters and sections of `source` into `release` and point its codes at them;
-    the categories that could not be placed in a section."""
+    the categories that could not be placed in a section.
+
+    The release's own chapters and sections are rewritten in place where `source` has them too
+    (the same chapter number, the same section id), and only the codes whose place differs are
+    written: a borrower moving to a nearer source rewrites the few codes that move, not its
+    90,000, and a first borrowing writes each code once."""
     chapters = list(source.chapters.order_by("sequence"))
-    copied_chapters = Chapter.objects.bulk_create(
-        Chapter(
-            release=release,
-            number=chapter.number,
-            title=chapter.title,
-            first_code=chapter.first_code,
-            last_code=chapter.last_code,
-            sequence=chapter.sequence,
-        )
+    own_chapters = {chapter.number: chapter for chapter in release.chapters.all()}
+    copied_chapters = [
+        _copied(release, own_chapters.pop(chapter.number, None), chapter, number=chapter.number)
         for chapter in chapters
-    )
+    ]
+    _save_copies(Chapter, copied_chapters, ["title", "first_code", "last_code", "sequence"])
     chapter_ids = {chapter.number: chapter.pk for chapter in copied_chapters}
+
     sections = list(source.sections.select_related("chapter", "parent").order_by("sequence"))
-    copied_sections = Section.objects.bulk_create(
-        Section(
-            release=release,
-            chapter_id=chapter_ids[section.chapter.number],
+    own_sections = {section.section_id: section for section in release.sections.all()}
+    copied_sections = [
+        _copied(
+            release,
+            own_sections.pop(section.section_id, None),
+            section,
             section_id=section.section_id,
-            title=section.title,
-            first_code=section.first_code,
-            last_code=section.last_code,
-            sequence=section.sequence,
+            chapter_id=chapter_ids[section.chapter.number],
         )
         for section in sections
+    ]
+    _save_copies(
+        Section, copied_sections, ["chapter", "title", "first_code", "last_code", "sequence"]
     )
     section_ids = {section.section_id: section.pk for section in copied_sections}
-    with_parent = []
+    reparented = []
     for section, copy in zip(sections, copied_sections, strict=True):
-        if section.parent is not None:
-            copy.parent_id = section_ids[section.parent.section_id]
-            with_parent.append(copy)
-    Section.objects.bulk_update(with_parent, ["parent"])
+        parent_id = section_ids[section.parent.section_id] if section.parent else None
+        if copy.parent_id != parent_id:
+            copy.parent_id = parent_id
+            reparented.append(copy)
+    Section.objects.bulk_update(reparented, ["parent"])
 
-    categories = list(
-        Code.objects.filter(release=release, depth=0)
-        .order_by("sequence")
-        .values_list("code", flat=True)
-    )
+    categories = Code.objects.filter(release=release, depth=0).order_by("sequence")
+    placed_now = {
+        code: (chapter_id, section_id)
+        for code, chapter_id, section_id in categories.values_list(
+            "code", "chapter_id", "section_id"
+        )
+    }
     known = {
         code: Placement(chapter, section)
         for code, chapter, section in Code.objects.filter(release=source, depth=0).values_list(
@@ -202,32 +208,57 @@ def _copy_and_place(release: Release, source: Release) -> tuple[list[str], int, 
         )
     }
     placed = place_categories(
-        categories,
+        list(placed_now),
         known=known,
         chapters=[Range(str(c.number), c.number, c.first_code, c.last_code) for c in chapters],
         sections=[
             Range(s.section_id, s.chapter.number, s.first_code, s.last_code) for s in sections
         ],
     )
-    # Categories next to each other in code order that go to the same place make one range of
-    # codes, written by one UPDATE on the (release, code) index: some 300 for a release.
-    runs: list[tuple[str, str, Placement]] = []
-    for category in sorted(placed):
+    # Categories next to each other in code order that move to the same place make one range
+    # of codes, written by one UPDATE on the (release, code) index: some 300 for a release
+    # borrowing for the first time, a few when it moves to another source.
+    runs: list[tuple[str, str, tuple[int | None, int | None]]] = []
+    moves = False
+    for category in sorted(placed_now):
         placement = placed[category]
-        if runs and runs[-1][2] == placement:
-            runs[-1] = (runs[-1][0], category, placement)
+        wanted = (
+            chapter_ids[placement.chapter] if placement.chapter is not None else None,
+            section_ids[placement.section] if placement.section else None,
+        )
+        if wanted == placed_now[category]:
+            moves = False
+        elif moves and runs[-1][2] == wanted:
+            runs[-1] = (runs[-1][0], category, wanted)
         else:
-            runs.append((category, category, placement))
-    for first, last, placement in runs:
-        if placement.chapter is None:
-            continue
+            runs.append((category, category, wanted))
+            moves = True
+    for first, last, (chapter_id, section_id) in runs:
         codes = Code.objects.filter(release=release, code__gte=first)
         upper = prefix_upper_bound(last)
         if upper:
             codes = codes.filter(code__lt=upper)
-        codes.update(
-            chapter_id=chapter_ids[placement.chapter],
-            section_id=section_ids[placement.section] if placement.section else None,
-        )
+        codes.update(chapter_id=chapter_id, section_id=section_id)
+    # Nothing points at the chapters and sections `source` does not have any more.
+    Section.objects.filter(pk__in=[section.pk for section in own_sections.values()]).delete()
+    Chapter.objects.filter(pk__in=[chapter.pk for chapter in own_chapters.values()]).delete()
     unplaced = [category for category, placement in placed.items() if placement.section is None]
     return unplaced, len(copied_chapters), len(copied_sections)
+
+
+def _copied(release: Release, own, original, **fields):
+    """The borrower's row of the original's key (`own`, else a new one) with the original's
+    title, range and order, and the fields given."""
+    copy = own or type(original)(release=release)
+    copy.title = original.title
+    copy.first_code, copy.last_code = original.first_code, original.last_code
+    copy.sequence = original.sequence
+    for field, value in fields.items():
+        setattr(copy, field, value)
+    return copy
+
+
+def _save_copies(model, copies: list, fields: list[str]) -> None:
+    """Rewrite the rows the borrower had and create the others (their keys set on them)."""
+    model.objects.bulk_update([copy for copy in copies if copy.pk], fields)
+    model.objects.bulk_create([copy for copy in copies if not copy.pk])

@@ -199,7 +199,7 @@ def test_a_nearer_source_takes_over_and_a_deleted_one_hands_over_to_the_next():
     assert april.structure_from == fy2025
     assert Section.objects.filter(release=april).count() == 296
     # The chapters and sections are rewritten in place: only the codes of the categories that
-    # moved are written again, by one UPDATE a run of them, not all 74,000.
+    # moved are written again, by one UPDATE a run of them, not every code of the release.
     moved = {
         category
         for category, placement in placements(april).items()

@@ -37,10 +37,11 @@ CODES = "icd10cm-codes-2026.txt"
 ZIP_NAME = "icd10cm-Code Descriptions-2026.zip"
 XML_NAME = "icd10cm-tabular-2026.xml"
 
-# Generous ceilings: a refusal must never cost what a real import costs (4-5 s, 350 MB).
-# Memory is traced for the cases built to exhaust it (bombs, entities, depth); tracing slows a
-# full parse tenfold, so the cases that parse the whole real files are timed only.
-# Under 8 s seen in CI with the other suite beside it; 30 s leaves room for a host twice as slow.
+# Generous ceilings against input built to exhaust time or memory (a quadratic parse takes
+# hours): refusals took under 8 s in CI with the other suite beside them, and 30 s leaves room
+# for a host twice as slow. Memory is traced for the cases built to exhaust it (bombs, entities,
+# depth); tracing slows a full parse tenfold, so the cases that parse the whole real files are
+# timed only.
 MAX_SECONDS = 30
 MAX_TRACED_MB = 64
 
